@@ -1,0 +1,343 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/baseguard/baseguard/lineage"
+	"github.com/baseguard/baseguard/subject"
+)
+
+// Evaluate judges one subject with its lineage against every policy in the
+// set. now decides whether exceptions have expired and how old bases are.
+func (s *Set) Evaluate(sub *subject.Subject, l lineage.Lineage, now time.Time) []Result {
+	var out []Result
+	for _, cp := range s.policies {
+		out = cp.evaluate(sub, l, now, out)
+	}
+	return out
+}
+
+func (cp *compiledPolicy) evaluate(sub *subject.Subject, l lineage.Lineage, now time.Time, out []Result) []Result {
+	pm := cp.match.match(sub.Resource)
+	if pm == noMatch {
+		return out
+	}
+	for i := range cp.rules {
+		cr := &cp.rules[i]
+		rm := cr.match.match(sub.Resource)
+		if rm == noMatch {
+			continue
+		}
+		res := Result{Policy: cp.p, Rule: cr.r, Action: cr.action, Subject: sub, Lineage: l}
+		if pm == unknownNamespace || rm == unknownNamespace {
+			res.Status = StatusSkip
+			res.Message = fmt.Sprintf("%s: rule %s selects namespaces by label and the labels of namespace %q are not known; give its Namespace manifest", describe(sub), cr.r.Name, sub.Resource.Namespace)
+			out = append(out, res)
+			continue
+		}
+		v := cr.check(l, now)
+		res.Status, res.Message = cp.verdict(cr, sub, l, v)
+		if res.Status == StatusFail || res.Status == StatusWarn {
+			cp.applyException(&res, sub, l, now)
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// outcome is what a rule concluded about a lineage, before actions.
+type outcome int
+
+const (
+	passed outcome = iota
+	failed
+	notApplicable
+	undecidable // the lineage is not resolved, or not resolvable
+	broken      // the rule or the reference cannot be checked
+)
+
+type verdict struct {
+	outcome outcome
+	why     string
+}
+
+// check applies the rule's conditions to the lineage.
+func (cr *compiledRule) check(l lineage.Lineage, now time.Time) verdict {
+	r := cr.r
+	if r.Untranslated != "" {
+		return verdict{broken, "this imported rule could not be translated: " + r.Untranslated}
+	}
+	if len(l.Entries) == 0 && l.Err != nil {
+		return verdict{broken, l.Err.Error()}
+	}
+	entries := l.Entries
+	if len(r.When) > 0 {
+		entries = filter(entries, r.When)
+		if len(entries) == 0 {
+			return verdict{notApplicable, "no image in the lineage matches " + patternList(r.When)}
+		}
+	}
+	for _, e := range entries {
+		if p, ok := firstMatch(r.Deny, e); ok {
+			return verdict{failed, fmt.Sprintf("%s matches denied pattern %q", describeEntry(e), p)}
+		}
+	}
+	if len(r.Allow) > 0 && !anyMatch(r.Allow, entries) {
+		if len(entries) == 0 {
+			return verdict{failed, "it has no base image (FROM scratch), and the rule allows only " + patternList(r.Allow)}
+		}
+		return verdict{failed, fmt.Sprintf("%s matches none of the allowed patterns %s", describeEntries(entries), patternList(r.Allow))}
+	}
+	if v := checkBases(r, l, now); v.outcome != passed {
+		return v
+	}
+	if l.Err != nil && (len(r.Allow) > 0 || len(r.Deny) > 0) && len(l.Entries) < 2 {
+		return verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}
+	}
+	return verdict{passed, ""}
+}
+
+// checkBases applies the rules about base facts, which need a resolved
+// lineage.
+func checkBases(r *Rule, l lineage.Lineage, now time.Time) verdict {
+	if !r.RequireBase && !r.RequireVerifiedBase && !r.RequireCurrentBase && r.MaxBaseAge.Duration == 0 {
+		return verdict{passed, ""}
+	}
+	if l.Err != nil {
+		return verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}
+	}
+	if !l.Resolved {
+		return verdict{undecidable, "the rule needs the image's resolved lineage (run with --resolve)"}
+	}
+	bases := l.Bases()
+	if len(bases) == 0 {
+		return verdict{failed, "no base image is known: the image declares none (annotation, provenance, buildinfo, buildpacks) and none of the catalog's bases matches its layers"}
+	}
+	base := bases[0]
+	if r.RequireVerifiedBase && !base.Verified {
+		why := fmt.Sprintf("its base %s is declared but not verified by layers", describeEntry(base))
+		if len(base.Problems) > 0 {
+			why += ": " + strings.Join(base.Problems, "; ")
+		}
+		return verdict{failed, why}
+	}
+	if r.RequireCurrentBase {
+		for _, b := range bases {
+			if b.Current != nil && !*b.Current {
+				return verdict{failed, fmt.Sprintf("base %s is outdated: its tag now points at %s", describeEntry(b), b.LatestDigest)}
+			}
+		}
+	}
+	if max := r.MaxBaseAge.Duration; max > 0 {
+		if base.Created.IsZero() {
+			return verdict{failed, fmt.Sprintf("the age of base %s is unknown and the rule allows at most %s", describeEntry(base), r.MaxBaseAge.text)}
+		}
+		if age := now.Sub(base.Created); age > max {
+			return verdict{failed, fmt.Sprintf("base %s was built %s ago, more than %s", describeEntry(base), roundAge(age), r.MaxBaseAge.text)}
+		}
+	}
+	return verdict{passed, ""}
+}
+
+// verdict turns a rule's outcome into a status and a message naming the
+// container, the image, its base, the rule, why, and what to use instead.
+func (cp *compiledPolicy) verdict(cr *compiledRule, sub *subject.Subject, l lineage.Lineage, v verdict) (Status, string) {
+	who := describe(sub)
+	switch v.outcome {
+	case passed:
+		return StatusPass, fmt.Sprintf("%s: rule %s passed", who, cr.r.Name)
+	case notApplicable:
+		return StatusPass, fmt.Sprintf("%s: rule %s does not apply: %s", who, cr.r.Name, v.why)
+	case broken:
+		return StatusError, fmt.Sprintf("%s: cannot check rule %s: %s", who, cr.r.Name, v.why)
+	case undecidable:
+		return cp.onUnresolved(cr, who, v.why)
+	}
+	msg := fmt.Sprintf("%s: %s", who, v.why)
+	if cr.r.Message != "" {
+		msg = cr.r.Message + ": " + msg
+	}
+	if alt := cp.alternatives(sub); alt != "" {
+		msg += "; use instead: " + alt
+	}
+	if cr.action == Warn {
+		return StatusWarn, msg
+	}
+	return StatusFail, msg
+}
+
+// onUnresolved applies the policy's onResolveError choice.
+func (cp *compiledPolicy) onUnresolved(cr *compiledRule, who, why string) (Status, string) {
+	msg := fmt.Sprintf("%s: rule %s undecided: %s", who, cr.r.Name, why)
+	switch cp.onResolveError(cr.action) {
+	case "allow":
+		return StatusPass, msg + " (allowed by onResolveError: allow)"
+	case "warn":
+		return StatusWarn, msg + " (onResolveError: warn)"
+	}
+	if !strings.Contains(why, "--resolve") {
+		return StatusError, msg + " (onResolveError: deny)"
+	}
+	return StatusSkip, msg
+}
+
+func (cp *compiledPolicy) onResolveError(a Action) string {
+	if v := cp.p.Spec.OnResolveError; v != "" {
+		return v
+	}
+	if a == Enforce {
+		return "deny"
+	}
+	return "warn"
+}
+
+// alternatives lists the allow patterns of the policy's rules that apply
+// to the subject regardless of version: what a failing subject may use.
+func (cp *compiledPolicy) alternatives(sub *subject.Subject) string {
+	var alts []string
+	seen := map[string]bool{}
+	for i := range cp.rules {
+		cr := &cp.rules[i]
+		if len(cr.r.When) > 0 || cr.match.match(sub.Resource) != matched {
+			continue
+		}
+		for _, p := range cr.r.Allow {
+			if !seen[p.String()] {
+				seen[p.String()] = true
+				alts = append(alts, p.String())
+			}
+		}
+	}
+	if len(alts) == 0 {
+		return ""
+	}
+	// The most specific rule (fewest patterns) is what the subject must meet.
+	return strings.Join(alts, ", ")
+}
+
+func (cp *compiledPolicy) applyException(res *Result, sub *subject.Subject, l lineage.Lineage, now time.Time) {
+	for i := range cp.p.Spec.Exceptions {
+		ex := &cp.p.Spec.Exceptions[i]
+		if !ex.covers(res.Rule.Name, sub, l) {
+			continue
+		}
+		if ex.Expires != nil && !now.Before(ex.Expires.Time) {
+			res.Exception = ex.Name
+			res.Message += fmt.Sprintf(" (exception %s expired on %s)", ex.Name, ex.Expires)
+			continue
+		}
+		res.Status = StatusSkip
+		res.Exception = ex.Name
+		until := ""
+		if ex.Expires != nil {
+			until = " until " + ex.Expires.String()
+		}
+		res.Message = fmt.Sprintf("excepted by %s%s (%s); without it: %s", ex.Name, until, ex.Reason, res.Message)
+		return
+	}
+}
+
+func (ex *Exception) covers(rule string, sub *subject.Subject, l lineage.Lineage) bool {
+	res := sub.Resource
+	if len(ex.Rules) > 0 && !contains(ex.Rules, rule) {
+		return false
+	}
+	if len(ex.Namespaces) > 0 && !globAny(ex.Namespaces, res.Namespace) {
+		return false
+	}
+	if len(ex.Kinds) > 0 && !contains(ex.Kinds, res.Kind) {
+		return false
+	}
+	if len(ex.Resources) > 0 && !globAny(ex.Resources, res.Name) && !globAny(ex.Resources, res.Kind+"/"+res.Name) {
+		return false
+	}
+	if len(ex.Images) > 0 && !anyMatch(ex.Images, l.Entries) {
+		return false
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func filter(entries []lineage.Entry, ps []Pattern) []lineage.Entry {
+	var out []lineage.Entry
+	for _, e := range entries {
+		if _, ok := firstMatch(ps, e); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func firstMatch(ps []Pattern, e lineage.Entry) (string, bool) {
+	for _, p := range ps {
+		if p.Match(e.Ref) {
+			return p.String(), true
+		}
+	}
+	return "", false
+}
+
+func anyMatch(ps []Pattern, entries []lineage.Entry) bool {
+	for _, e := range entries {
+		if _, ok := firstMatch(ps, e); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func patternList(ps []Pattern) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return "[" + strings.Join(s, ", ") + "]"
+}
+
+// describe names a subject for people: which container, which field, which
+// image.
+func describe(sub *subject.Subject) string {
+	if sub.Resource.Kind == subject.KindDockerfile {
+		stage := ""
+		if sub.Container != "" {
+			stage = fmt.Sprintf(" (stage %s)", sub.Container)
+		}
+		return fmt.Sprintf("%s%s FROM %s", sub.Resource.Name, stage, sub.Image)
+	}
+	return fmt.Sprintf("container %q (%s) image %s", sub.Container, sub.Field, sub.Image)
+}
+
+func describeEntry(e lineage.Entry) string {
+	if e.Source == lineage.SourceReference || e.Source == lineage.SourceDockerfile {
+		return e.Ref.Canonical()
+	}
+	return fmt.Sprintf("base %s (from %s)", e.Ref.Canonical(), e.Source)
+}
+
+func describeEntries(es []lineage.Entry) string {
+	if len(es) == 1 {
+		return describeEntry(es[0])
+	}
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = describeEntry(e)
+	}
+	return "its lineage " + strings.Join(s, " <- ")
+}
+
+func roundAge(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+	return d.Round(time.Minute).String()
+}

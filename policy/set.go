@@ -1,0 +1,131 @@
+package policy
+
+import (
+	"fmt"
+)
+
+// Set is a validated, compiled group of policies, ready to evaluate. It is
+// immutable and safe for concurrent use.
+type Set struct {
+	policies []*compiledPolicy
+}
+
+type compiledPolicy struct {
+	p     *Policy
+	match *compiledMatch
+	rules []compiledRule
+}
+
+type compiledRule struct {
+	r      *Rule
+	match  *compiledMatch
+	action Action
+}
+
+// NewSet validates and compiles policies. Policy names must be unique.
+func NewSet(ps []*Policy) (*Set, error) {
+	s := &Set{}
+	names := map[string]*Policy{}
+	for _, p := range ps {
+		if prev, ok := names[p.Metadata.Name]; ok {
+			return nil, &LoadError{File: p.File, Line: p.Line, Msg: fmt.Sprintf("policy %q is defined twice (also at %s:%d)", p.Metadata.Name, prev.File, prev.Line)}
+		}
+		names[p.Metadata.Name] = p
+		cp, err := compilePolicy(p)
+		if err != nil {
+			return nil, err
+		}
+		s.policies = append(s.policies, cp)
+	}
+	return s, nil
+}
+
+// Policies returns the policies of the set.
+func (s *Set) Policies() []*Policy {
+	ps := make([]*Policy, len(s.policies))
+	for i, cp := range s.policies {
+		ps[i] = cp.p
+	}
+	return ps
+}
+
+// Catalog returns every policy's catalog of known bases.
+func (s *Set) Catalog() []Pattern {
+	var out []Pattern
+	for _, cp := range s.policies {
+		out = append(out, cp.p.Spec.Catalog...)
+	}
+	return out
+}
+
+func compilePolicy(p *Policy) (*compiledPolicy, error) {
+	fail := func(line int, format string, args ...any) error {
+		if line == 0 {
+			line = p.Line
+		}
+		return &LoadError{File: p.File, Line: line, Msg: fmt.Sprintf("policy %q: ", p.Metadata.Name) + fmt.Sprintf(format, args...)}
+	}
+	if p.Metadata.Name == "" {
+		return nil, fail(0, "metadata.name is required")
+	}
+	if !p.Spec.Action.valid() {
+		return nil, fail(0, "spec.action %q: want enforce, audit or warn", p.Spec.Action)
+	}
+	switch p.Spec.OnResolveError {
+	case "", "deny", "allow", "warn":
+	default:
+		return nil, fail(0, "spec.onResolveError %q: want deny, allow or warn", p.Spec.OnResolveError)
+	}
+	if len(p.Spec.Rules) == 0 {
+		return nil, fail(0, "spec.rules: a policy needs at least one rule")
+	}
+	pm, err := compileMatch(p.Spec.Match)
+	if err != nil {
+		return nil, fail(0, "spec.match: %v", err)
+	}
+	cp := &compiledPolicy{p: p, match: pm}
+	seen := map[string]bool{}
+	for i := range p.Spec.Rules {
+		r := &p.Spec.Rules[i]
+		if r.Name == "" {
+			return nil, fail(r.Line, "rule %d has no name", i+1)
+		}
+		if seen[r.Name] {
+			return nil, fail(r.Line, "duplicate rule name %q", r.Name)
+		}
+		seen[r.Name] = true
+		if !r.Action.valid() {
+			return nil, fail(r.Line, "rule %q: action %q: want enforce, audit or warn", r.Name, r.Action)
+		}
+		if r.Untranslated == "" && len(r.Allow) == 0 && len(r.Deny) == 0 && !r.RequireBase && !r.RequireVerifiedBase && !r.RequireCurrentBase && r.MaxBaseAge.Duration == 0 {
+			return nil, fail(r.Line, "rule %q checks nothing: give allow, deny, requireBase, requireVerifiedBase, requireCurrentBase or maxBaseAge", r.Name)
+		}
+		rm, err := compileMatch(r.Match)
+		if err != nil {
+			return nil, fail(r.Line, "rule %q: match: %v", r.Name, err)
+		}
+		action := r.Action
+		if action == "" {
+			action = p.Spec.Action
+		}
+		if action == "" {
+			action = DefaultAction
+		}
+		cp.rules = append(cp.rules, compiledRule{r: r, match: rm, action: action})
+	}
+	for i := range p.Spec.Exceptions {
+		ex := &p.Spec.Exceptions[i]
+		if ex.Name == "" {
+			return nil, fail(ex.Line, "exception %d has no name", i+1)
+		}
+		for _, rn := range ex.Rules {
+			if !seen[rn] {
+				return nil, fail(ex.Line, "exception %q names rule %q, which the policy does not have", ex.Name, rn)
+			}
+		}
+		if ex.Reason == "" {
+			return nil, fail(ex.Line, "exception %q needs a reason", ex.Name)
+		}
+	}
+	return cp, nil
+}

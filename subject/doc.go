@@ -1,0 +1,15 @@
+// Package subject finds the container images a resource or a Dockerfile
+// ships, each as a Subject: one image in its context (the resource, the
+// container, the container list, the field path and the file position).
+//
+// Manifests are read as YAML or JSON, many documents per file, `kind: List`
+// unwrapped. Every pod-bearing kind is understood (PodKinds), wherever the
+// kind keeps its pod spec, and every container list (containers,
+// initContainers, ephemeralContainers). Other kinds are skipped silently.
+//
+// Dockerfiles are parsed with BuildKit's own parser; the subject is the base
+// of the shipped stage (the last, or a named target), followed through stage
+// aliases with global ARGs and build arguments substituted.
+//
+// The package does no network I/O; callers hand it readers.
+package subject

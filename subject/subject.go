@@ -1,0 +1,84 @@
+package subject
+
+import (
+	"fmt"
+
+	"github.com/baseguard/baseguard/lineage"
+)
+
+// List names a container list of a pod spec.
+type List string
+
+// The container lists of a pod spec.
+const (
+	Containers          List = "containers"
+	InitContainers      List = "initContainers"
+	EphemeralContainers List = "ephemeralContainers"
+)
+
+// Lists are all container lists, in the order a pod spec declares them.
+var Lists = []List{InitContainers, Containers, EphemeralContainers}
+
+// KindDockerfile is the resource kind of a Dockerfile.
+const KindDockerfile = "Dockerfile"
+
+// Resource is where subjects come from: a Kubernetes object or a Dockerfile.
+type Resource struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	// File is the file the resource was read from ("-" for standard input),
+	// empty for objects that never were in a file (admission requests).
+	File string
+	// Line is the line of the resource's document in File.
+	Line int
+	// Labels are the resource's own labels (metadata.labels).
+	Labels map[string]string
+	// NamespaceLabels are the labels of the resource's namespace, nil when
+	// unknown.
+	NamespaceLabels map[string]string
+}
+
+// ID names the resource for people: `Deployment/default/web`, or a
+// Dockerfile's path.
+func (r *Resource) ID() string {
+	switch {
+	case r.Kind == KindDockerfile:
+		return r.Name
+	case r.Namespace == "":
+		return r.Kind + "/" + r.Name
+	}
+	return r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// Subject is one container image in context.
+type Subject struct {
+	Resource *Resource
+	// Container is the container's name (the stage name for a Dockerfile).
+	Container string
+	// List is the container list; empty for a Dockerfile.
+	List List
+	// Field is the path of the image field, `spec.template.spec.containers[0].image`,
+	// or `FROM` for a Dockerfile.
+	Field string
+	// Image is the reference as written (for a Dockerfile, after ARG
+	// substitution and stage aliases).
+	Image string
+	// Line and Column locate Image in Resource.File; zero when unknown.
+	Line, Column int
+	// Source says what the first lineage entry of this subject is.
+	Source lineage.Source
+	// Platform is a Dockerfile FROM's --platform, after substitution.
+	Platform string
+	// Scratch reports a Dockerfile whose shipped stage starts FROM scratch.
+	Scratch bool
+}
+
+// Location is `file:line` of the image, or the resource's file.
+func (s *Subject) Location() string {
+	if s.Line > 0 {
+		return fmt.Sprintf("%s:%d", s.Resource.File, s.Line)
+	}
+	return s.Resource.File
+}
