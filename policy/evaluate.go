@@ -159,7 +159,7 @@ func (cp *compiledPolicy) verdict(cr *compiledRule, sub *subject.Subject, l line
 	if cr.r.Message != "" {
 		msg = cr.r.Message + ": " + msg
 	}
-	if alt := cp.alternatives(sub); alt != "" {
+	if alt := cp.alternatives(sub); alt != "" && len(cr.r.Allow) == 0 {
 		msg += "; use instead: " + alt
 	}
 	if cr.action == Warn {

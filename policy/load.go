@@ -79,7 +79,7 @@ func decodeNative(file string, n *yaml.Node) (*Policy, error) {
 	}
 	p := &Policy{File: file, Line: n.Line}
 	if err := n.Decode(p); err != nil {
-		return nil, &LoadError{File: file, Line: yamlLine(err), Msg: cleanYAMLError(err)}
+		return nil, &LoadError{File: file, Line: yamlLine(err), Msg: withoutLine(cleanYAMLError(err))}
 	}
 	setLines(p, n)
 	return p, nil
@@ -248,4 +248,18 @@ func cleanYAMLError(err error) string {
 		return te.Errors[0]
 	}
 	return err.Error()
+}
+
+// withoutLine drops yaml.v3's "line N: " prefix, for messages that name
+// the line already.
+func withoutLine(msg string) string {
+	var line int
+	var rest string
+	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
+		if _, after, ok := strings.Cut(msg, ": "); ok {
+			rest = after
+			return rest
+		}
+	}
+	return msg
 }

@@ -113,6 +113,9 @@ func followBase(file string, lex *shell.Lex, env shell.EnvGetter, stages []instr
 				Name:   file,
 				File:   file,
 				Labels: opt.Labels,
+				// A Dockerfile is judged as a Pod with no labels, in a
+				// namespace with none.
+				NamespaceLabels: map[string]string{},
 			},
 			Container: shipped.Name,
 			Field:     "FROM",

@@ -42,6 +42,9 @@ type Options struct {
 	// DefaultNamespace is the namespace of namespaced objects that name
 	// none, as kubectl would apply them. Empty leaves it empty.
 	DefaultNamespace string
+	// OnNamespace, when set, is called with the name and labels of every
+	// Namespace object read, so namespace selectors can be decided.
+	OnNamespace func(name string, labels map[string]string)
 }
 
 // ReadManifests reads every document of a YAML or JSON stream and calls fn
@@ -96,6 +99,16 @@ func readObject(file string, n *yaml.Node, opt Options, fn func(*Resource, []Sub
 				return err
 			}
 		}
+		return nil
+	}
+	if kind == "Namespace" && opt.OnNamespace != nil {
+		meta := child(n, "metadata")
+		name, labels := scalar(child(meta, "name")), stringMap(child(meta, "labels"))
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels["kubernetes.io/metadata.name"] = name // set by the API server on every namespace
+		opt.OnNamespace(name, labels)
 		return nil
 	}
 	path, ok := PodKinds[kind]

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/baseguard/baseguard/imageref"
+	"github.com/baseguard/baseguard/lineage"
+	"github.com/baseguard/baseguard/policy"
+	"github.com/baseguard/baseguard/report"
+	"github.com/baseguard/baseguard/subject"
+	"github.com/spf13/cobra"
+)
+
+type checkOptions struct {
+	policies  []string
+	output    string
+	namespace string
+	buildArgs []string
+	labels    []string
+	target    string
+	platform  string
+	now       string
+	verbose   bool
+	color     string
+}
+
+func newCheckCmd() *cobra.Command {
+	o := &checkOptions{}
+	cmd := &cobra.Command{
+		Use:   "check [PATH|-]...",
+		Short: "Check manifests and Dockerfiles against base-image policies",
+		Long: `Check every container image of every pod-bearing resource (containers,
+initContainers, ephemeralContainers; Pod, Deployment, ReplicaSet, StatefulSet,
+DaemonSet, Job, CronJob, ReplicationController, PodTemplate) and the shipped
+base of every Dockerfile against the policies.
+
+PATH is a file, a directory (walked for .yaml, .yml, .json manifests and for
+Dockerfile, Containerfile, *.Dockerfile, Dockerfile.* files) or - for
+standard input. With no --policy the built-in policy is used.
+
+Exit status: 0 when no enforced rule failed, 1 when one did, 2 when something
+could not be checked (bad policy, unreadable or invalid input).`,
+		Example: `  # Check a directory of manifests and Dockerfiles with the built-in policy
+  baseguard check examples/
+
+  # Check rendered Helm output against a policy, as JSON
+  helm template ./chart | baseguard check --policy policy.yaml -o json -
+
+  # SARIF for code scanning
+  baseguard check --policy policy.yaml -o sarif k8s/ > baseguard.sarif`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheck(cmd, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.policies, "policy", "p", nil, "policy file or directory (repeatable); default: the built-in policy")
+	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json or sarif")
+	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of resources that name none")
+	f.StringArrayVar(&o.buildArgs, "build-arg", nil, "Dockerfile build argument KEY=VALUE (repeatable)")
+	f.StringArrayVar(&o.labels, "label", nil, "label KEY=VALUE that rules see on Dockerfiles (repeatable)")
+	f.StringVar(&o.target, "target", "", "Dockerfile stage to check (default: the last)")
+	f.StringVar(&o.platform, "platform", "", "target platform for Dockerfiles' $TARGETPLATFORM (default linux/amd64)")
+	f.StringVar(&o.now, "now", "", "evaluate exceptions as of this RFC 3339 time (default: now)")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "list passing results too (text output)")
+	f.StringVar(&o.color, "color", "auto", "colour text output: auto, always or never")
+	return cmd
+}
+
+func runCheck(cmd *cobra.Command, o *checkOptions, args []string) error {
+	set, err := loadPolicies(o.policies)
+	if err != nil {
+		return err
+	}
+	now, err := o.evaluationTime()
+	if err != nil {
+		return err
+	}
+	subs, err := o.readSubjects(cmd.InOrStdin(), cmd.ErrOrStderr(), args)
+	if err != nil {
+		return err
+	}
+	lineages := offlineLineages{}
+	results := make([]policy.Result, 0, len(subs)*4)
+	for _, s := range subs {
+		results = append(results, set.Evaluate(s, lineages.of(s), now)...)
+	}
+	if err := writeResults(cmd.OutOrStdout(), o, results, set); err != nil {
+		return err
+	}
+	return verdictError(results)
+}
+
+func (o *checkOptions) evaluationTime() (time.Time, error) {
+	if o.now == "" {
+		return time.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339, o.now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--now %q: want an RFC 3339 time", o.now)
+	}
+	return t, nil
+}
+
+// readSubjects reads every input and returns its subjects, with namespace
+// labels filled in from Namespace objects found among the inputs.
+func (o *checkOptions) readSubjects(stdin io.Reader, notice io.Writer, args []string) ([]*subject.Subject, error) {
+	inputs, err := collectInputs(args, notice)
+	if err != nil {
+		return nil, err
+	}
+	buildArgs, err := keyValues("build-arg", o.buildArgs)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := keyValues("label", o.labels)
+	if err != nil {
+		return nil, err
+	}
+	namespaces := map[string]map[string]string{}
+	mopt := subject.Options{
+		DefaultNamespace: o.namespace,
+		OnNamespace:      func(name string, l map[string]string) { namespaces[name] = l },
+	}
+	dopt := subject.DockerfileOptions{BuildArgs: buildArgs, Target: o.target, Labels: labels, Platform: o.platform}
+	var subs []*subject.Subject
+	for _, in := range inputs {
+		data, err := readInput(in.name, stdin)
+		if err != nil {
+			return nil, err
+		}
+		if in.dockerfile {
+			s, err := subject.ReadDockerfile(in.name, bytes.NewReader(data), dopt)
+			if err != nil {
+				return nil, err
+			}
+			subs = append(subs, &s)
+			continue
+		}
+		err = subject.ReadManifests(in.name, bytes.NewReader(data), mopt, func(_ *subject.Resource, ss []subject.Subject) error {
+			for i := range ss {
+				subs = append(subs, &ss[i])
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range subs {
+		if l, ok := namespaces[s.Resource.Namespace]; ok && s.Resource.Kind != subject.KindDockerfile {
+			s.Resource.NamespaceLabels = l
+		}
+	}
+	return subs, nil
+}
+
+// offlineLineages makes each subject's lineage from its reference alone,
+// parsing each distinct reference once.
+type offlineLineages map[string]lineage.Lineage
+
+func (c offlineLineages) of(s *subject.Subject) lineage.Lineage {
+	if s.Scratch {
+		return lineage.Lineage{}
+	}
+	if l, ok := c[s.Image]; ok {
+		return l
+	}
+	var l lineage.Lineage
+	ref, err := imageref.Parse(s.Image)
+	if err != nil {
+		l = lineage.Lineage{Err: err}
+	} else {
+		l = lineage.Of(ref, s.Source)
+	}
+	c[s.Image] = l
+	return l
+}
+
+func writeResults(w io.Writer, o *checkOptions, results []policy.Result, set *policy.Set) error {
+	switch o.output {
+	case "json":
+		return report.JSON(w, results)
+	case "sarif":
+		return report.SARIF(w, results, set.Policies(), version)
+	case "text":
+		return report.Text(w, results, report.TextOptions{Color: useColor(o.color, w), Verbose: o.verbose})
+	}
+	return fmt.Errorf("--output %q: want text, json or sarif", o.output)
+}
+
+// verdictError maps results to the exit status: errors first (the check is
+// incomplete), then enforced failures.
+func verdictError(results []policy.Result) error {
+	blocking := false
+	for i := range results {
+		if results[i].Status == policy.StatusError {
+			return errUnchecked
+		}
+		blocking = blocking || results[i].Blocking()
+	}
+	if blocking {
+		return errPolicyFailed
+	}
+	return nil
+}
+
+func useColor(mode string, w io.Writer) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/baseguard/baseguard/policy"
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+)
+
+func newPolicyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Explain, lint and convert policies",
+	}
+	cmd.AddCommand(newPolicyLintCmd(), newPolicyConvertCmd(), newPolicyDefaultCmd())
+	return cmd
+}
+
+func newPolicyLintCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "lint FILE|DIR...",
+		Short: "Explain what each rule means and flag risky patterns",
+		Long: `Explain in plain words what each rule means under baseguard, every place
+where that differs from the literal evaluation by the engine a policy was
+written for (Kyverno), and patterns that admit more than they seem to.`,
+		Example: `  baseguard policy lint seed-policy.yaml`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := loadPolicies(args)
+			if err != nil {
+				return err
+			}
+			return writeLint(cmd.OutOrStdout(), set.Policies())
+		},
+	}
+}
+
+func writeLint(w io.Writer, ps []*policy.Policy) error {
+	var b strings.Builder
+	for _, p := range ps {
+		lint := policy.Lint(p)
+		fmt.Fprintf(&b, "%s:%d  policy %s\n", p.File, p.Line, p.Metadata.Name)
+		for _, line := range lint.Explanation {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
+		for _, n := range lint.Findings {
+			where := ""
+			if n.Rule != "" {
+				where = " rule " + n.Rule + ":"
+			}
+			fmt.Fprintf(&b, "  %s:%d: %s%s %s\n", p.File, n.Line, n.Kind, where, n.Text)
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func newPolicyConvertCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "convert FILE|DIR...",
+		Short:   "Print the native BaseImagePolicy equivalent of policies",
+		Example: `  baseguard policy convert seed-policy.yaml > policy.yaml`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := loadPolicies(args)
+			if err != nil {
+				return err
+			}
+			return writeNative(cmd.OutOrStdout(), cmd.ErrOrStderr(), set.Policies())
+		},
+	}
+}
+
+func newPolicyDefaultCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "default",
+		Short: "Print the built-in policy",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := cmd.OutOrStdout().Write(policy.BuiltinYAML())
+			return err
+		},
+	}
+}
+
+// writeNative prints policies as native YAML documents. Notes become
+// comments; untranslated rules are left out with a comment and a warning.
+func writeNative(w, warn io.Writer, ps []*policy.Policy) error {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		fmt.Fprintf(&b, "# converted from %s\n", p.File)
+		for _, n := range p.Notes {
+			fmt.Fprintf(&b, "# note%s: %s\n", ruleSuffix(n.Rule), n.Text)
+		}
+		out := *p
+		out.Spec.Rules = nil
+		for _, r := range p.Spec.Rules {
+			if r.Untranslated != "" {
+				fmt.Fprintf(&b, "# rule %s NOT converted: %s\n", r.Name, r.Untranslated)
+				fmt.Fprintf(warn, "baseguard: %s: policy %s rule %s not converted: %s\n", p.File, p.Metadata.Name, r.Name, r.Untranslated)
+				continue
+			}
+			out.Spec.Rules = append(out.Spec.Rules, r)
+		}
+		data, err := yaml.Marshal(&out)
+		if err != nil {
+			return fmt.Errorf("writing policy %s: %w", p.Metadata.Name, err)
+		}
+		b.Write(data)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ruleSuffix(rule string) string {
+	if rule == "" {
+		return ""
+	}
+	return " (rule " + rule + ")"
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "baseguard",
+		Short: "What is this container image built on, and is that allowed?",
+		Long: `baseguard checks the base images of container images against a policy of
+approved bases, deprecated bases, stricter tiers for labelled workloads,
+version constraints and time-limited exceptions: in CI (manifests,
+Dockerfiles), at Kubernetes admission, and over running clusters.
+
+Installed as kubectl-baseguard it also works as "kubectl baseguard".`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newCheckCmd(),
+		newPolicyCmd(),
+	)
+	return root
+}

@@ -1,0 +1,135 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// LintReport explains a policy in plain words and lists its findings.
+type LintReport struct {
+	Explanation []string
+	Findings    []Finding
+}
+
+// Finding is a remark on a policy: a deviation from the engine it was
+// written for ("note") or a pattern that admits more than it seems ("risk").
+type Finding struct {
+	Kind string // note or risk
+	Rule string
+	Line int
+	Text string
+}
+
+// Lint explains p and finds its risks.
+func Lint(p *Policy) LintReport {
+	var r LintReport
+	action := p.Spec.Action
+	if action == "" {
+		action = DefaultAction
+	}
+	r.Explanation = append(r.Explanation, fmt.Sprintf("action %s; applies to %s", action, describeMatch(p.Spec.Match)))
+	for i := range p.Spec.Rules {
+		rule := &p.Spec.Rules[i]
+		r.Explanation = append(r.Explanation, explainRule(rule, action))
+		for _, pat := range rule.Allow {
+			for _, risk := range pat.Risks() {
+				r.Findings = append(r.Findings, Finding{Kind: "risk", Rule: rule.Name, Line: pat.Line, Text: risk})
+			}
+		}
+	}
+	for _, ex := range p.Spec.Exceptions {
+		for _, pat := range ex.Images {
+			for _, risk := range pat.Risks() {
+				r.Findings = append(r.Findings, Finding{Kind: "risk", Rule: "exception " + ex.Name, Line: pat.Line, Text: risk})
+			}
+		}
+	}
+	for _, n := range p.Notes {
+		r.Findings = append(r.Findings, Finding{Kind: "note", Rule: n.Rule, Line: n.Line, Text: n.Text})
+	}
+	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Line < r.Findings[j].Line })
+	return r
+}
+
+func explainRule(r *Rule, policyAction Action) string {
+	action := r.Action
+	if action == "" {
+		action = policyAction
+	}
+	var parts []string
+	if r.Untranslated != "" {
+		return fmt.Sprintf("rule %s (%s): cannot be applied (%s); it reports an error wherever it applies", r.Name, action, r.Untranslated)
+	}
+	scope := "image in the lineage (the image and what it is built on)"
+	if len(r.When) > 0 {
+		parts = append(parts, "looks only at lineage images matching "+patternList(r.When)+" and passes when there are none")
+		scope = "such image"
+	}
+	if len(r.Deny) > 0 {
+		parts = append(parts, "fails when any "+scope+" matches "+patternList(r.Deny))
+	}
+	if len(r.Allow) > 0 {
+		parts = append(parts, "passes only when some "+scope+" matches "+patternList(r.Allow))
+	}
+	if r.RequireBase {
+		parts = append(parts, "requires a known base image")
+	}
+	if r.RequireVerifiedBase {
+		parts = append(parts, "requires the base to be verified by layers")
+	}
+	if r.RequireCurrentBase {
+		parts = append(parts, "requires each base tag to still point at the digest built on")
+	}
+	if r.MaxBaseAge.Duration > 0 {
+		parts = append(parts, "requires the base to be at most "+r.MaxBaseAge.text+" old")
+	}
+	s := fmt.Sprintf("rule %s (%s): %s", r.Name, action, strings.Join(parts, "; "))
+	if r.Match != nil {
+		s += "; only for " + describeMatch(r.Match)
+	}
+	return s
+}
+
+func describeMatch(m *Match) string {
+	if m == nil {
+		return "every pod-bearing kind and Dockerfiles, in every namespace"
+	}
+	var parts []string
+	if len(m.Kinds) == 0 {
+		parts = append(parts, "every pod-bearing kind and Dockerfiles")
+	} else {
+		parts = append(parts, "kinds "+strings.Join(m.Kinds, ", "))
+	}
+	if ns := m.Namespaces; ns != nil {
+		if len(ns.Include) > 0 {
+			parts = append(parts, "in namespaces "+strings.Join(ns.Include, ", "))
+		}
+		if len(ns.Exclude) > 0 {
+			parts = append(parts, "except namespaces "+strings.Join(ns.Exclude, ", "))
+		}
+	}
+	if m.Selector != nil {
+		parts = append(parts, "resources labelled "+describeSelector(m.Selector))
+	}
+	if m.NamespaceSelector != nil {
+		parts = append(parts, "in namespaces labelled "+describeSelector(m.NamespaceSelector))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func describeSelector(s *LabelSelector) string {
+	var parts []string
+	keys := make([]string, 0, len(s.MatchLabels))
+	for k := range s.MatchLabels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, k+"="+s.MatchLabels[k])
+	}
+	for _, e := range s.MatchExpressions {
+		parts = append(parts, fmt.Sprintf("%s %s %v", e.Key, e.Operator, e.Values))
+	}
+	return strings.Join(parts, ", ")
+}
