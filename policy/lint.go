@@ -45,7 +45,7 @@ func Lint(p *Policy) LintReport {
 			}
 		}
 	}
-	for _, n := range p.Notes {
+	for _, n := range MergeNotes(p.Notes) {
 		r.Findings = append(r.Findings, Finding{Kind: "note", Rule: n.Rule, Line: n.Line, Text: n.Text})
 	}
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Line < r.Findings[j].Line })
@@ -132,4 +132,22 @@ func describeSelector(s *LabelSelector) string {
 		parts = append(parts, fmt.Sprintf("%s %s %v", e.Key, e.Operator, e.Values))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// MergeNotes merges notes that say the same of several rules into one
+// naming them all ("rules a, b"), at the first one's line.
+func MergeNotes(notes []Note) []Note {
+	var out []Note
+	index := map[string]int{}
+	for _, n := range notes {
+		if i, ok := index[n.Text]; ok {
+			if n.Rule != "" && out[i].Rule != "" {
+				out[i].Rule += ", " + n.Rule
+			}
+			continue
+		}
+		index[n.Text] = len(out)
+		out = append(out, n)
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/baseguard/baseguard/lineage"
 	"go.yaml.in/yaml/v3"
@@ -59,12 +60,13 @@ func ReadManifests(file string, r io.Reader, opt Options, fn func(*Resource, []S
 			return nil
 		}
 		if err != nil {
-			return &Error{File: file, Line: yamlErrorLine(err), Msg: "reading YAML: " + err.Error()}
+			line := yamlErrorLine(err)
+			return &Error{File: file, Line: line, Msg: "reading YAML: " + strings.TrimPrefix(err.Error(), fmt.Sprintf("yaml: line %d: ", line))}
 		}
 		if len(doc.Content) == 0 {
 			continue
 		}
-		if err := readObject(file, doc.Content[0], opt, fn); err != nil {
+		if err := readObject(file, doc.Content[0], opt, 0, fn); err != nil {
 			return err
 		}
 	}
@@ -74,15 +76,20 @@ func ReadManifests(file string, r io.Reader, opt Options, fn func(*Resource, []S
 func ReadObject(file string, n *yaml.Node, opt Options) (*Resource, []Subject, error) {
 	var res *Resource
 	var subs []Subject
-	err := readObject(file, n, opt, func(r *Resource, s []Subject) error {
+	err := readObject(file, n, opt, 0, func(r *Resource, s []Subject) error {
 		res, subs = r, s
 		return nil
 	})
 	return res, subs, err
 }
 
-func readObject(file string, n *yaml.Node, opt Options, fn func(*Resource, []Subject) error) error {
-	if n.Kind != yaml.MappingNode {
+// maxListDepth bounds Lists nested in Lists (reachable through YAML aliases
+// even in small files).
+const maxListDepth = 8
+
+func readObject(file string, n *yaml.Node, opt Options, depth int, fn func(*Resource, []Subject) error) error {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	kind := scalar(child(n, "kind"))
@@ -94,8 +101,11 @@ func readObject(file string, n *yaml.Node, opt Options, fn func(*Resource, []Sub
 		if items.Kind != yaml.SequenceNode {
 			return &Error{File: file, Line: items.Line, Msg: "items must be a list"}
 		}
+		if depth >= maxListDepth {
+			return &Error{File: file, Line: items.Line, Msg: fmt.Sprintf("Lists nested more than %d deep", maxListDepth)}
+		}
 		for _, it := range items.Content {
-			if err := readObject(file, it, opt, fn); err != nil {
+			if err := readObject(file, it, opt, depth+1, fn); err != nil {
 				return err
 			}
 		}
@@ -164,6 +174,7 @@ func podSubjects(res *Resource, spec *yaml.Node, prefix string) ([]Subject, erro
 			return nil, &Error{File: res.File, Line: seq.Line, Msg: fmt.Sprintf("%s %s: %s.%s must be a list", res.Kind, res.Name, prefix, list)}
 		}
 		for i, c := range seq.Content {
+			c = deref(c)
 			field := prefix + "." + string(list) + "[" + strconv.Itoa(i) + "]"
 			if c.Kind != yaml.MappingNode {
 				return nil, &Error{File: res.File, Line: c.Line, Msg: fmt.Sprintf("%s %s: %s must be a mapping", res.Kind, res.Name, field)}
@@ -198,17 +209,26 @@ func joinPath(path []string) string {
 	return s
 }
 
-// child returns the value of key in a mapping node, or nil.
+// child returns the value of key in a mapping node, or nil. YAML aliases
+// are followed (one level: an alias never points at another alias).
 func child(n *yaml.Node, key string) *yaml.Node {
+	n = deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i+1]
+			return deref(n.Content[i+1])
 		}
 	}
 	return nil
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	if n != nil && n.Kind == yaml.AliasNode {
+		return n.Alias
+	}
+	return n
 }
 
 func scalar(n *yaml.Node) string {

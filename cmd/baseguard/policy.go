@@ -49,7 +49,7 @@ func writeLint(w io.Writer, ps []*policy.Policy) error {
 		for _, n := range lint.Findings {
 			where := ""
 			if n.Rule != "" {
-				where = " rule " + n.Rule + ":"
+				where = ruleSuffix(n.Rule) + ":"
 			}
 			fmt.Fprintf(&b, "  %s:%d: %s%s %s\n", p.File, n.Line, n.Kind, where, n.Text)
 		}
@@ -96,7 +96,7 @@ func writeNative(w, warn io.Writer, ps []*policy.Policy) error {
 			b.WriteString("---\n")
 		}
 		fmt.Fprintf(&b, "# converted from %s\n", p.File)
-		for _, n := range p.Notes {
+		for _, n := range policy.MergeNotes(p.Notes) {
 			fmt.Fprintf(&b, "# note%s: %s\n", ruleSuffix(n.Rule), n.Text)
 		}
 		out := *p
@@ -109,19 +109,23 @@ func writeNative(w, warn io.Writer, ps []*policy.Policy) error {
 			}
 			out.Spec.Rules = append(out.Spec.Rules, r)
 		}
-		data, err := yaml.Marshal(&out)
-		if err != nil {
+		enc := yaml.NewEncoder(&b)
+		enc.SetIndent(2)
+		if err := enc.Encode(&out); err != nil {
 			return fmt.Errorf("writing policy %s: %w", p.Metadata.Name, err)
 		}
-		b.Write(data)
+		enc.Close()
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 func ruleSuffix(rule string) string {
-	if rule == "" {
+	switch {
+	case rule == "":
 		return ""
+	case strings.Contains(rule, ","):
+		return " (rules " + rule + ")"
 	}
 	return " (rule " + rule + ")"
 }
