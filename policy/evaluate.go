@@ -24,21 +24,25 @@ func (cp *compiledPolicy) evaluate(sub *subject.Subject, l lineage.Lineage, now 
 	if pm == noMatch {
 		return out
 	}
+	who := ""
 	for i := range cp.rules {
 		cr := &cp.rules[i]
 		rm := cr.match.match(sub.Resource)
 		if rm == noMatch {
 			continue
 		}
+		if who == "" {
+			who = describe(sub)
+		}
 		res := Result{Policy: cp.p, Rule: cr.r, Action: cr.action, Subject: sub, Lineage: l}
 		if pm == unknownNamespace || rm == unknownNamespace {
 			res.Status = StatusSkip
-			res.Message = fmt.Sprintf("%s: rule %s selects namespaces by label and the labels of namespace %q are not known; give its Namespace manifest", describe(sub), cr.r.Name, sub.Resource.Namespace)
+			res.Message = fmt.Sprintf("%s: rule %s selects namespaces by label and the labels of namespace %q are not known; give its Namespace manifest", who, cr.r.Name, sub.Resource.Namespace)
 			out = append(out, res)
 			continue
 		}
 		v := cr.check(l, now)
-		res.Status, res.Message = cp.verdict(cr, sub, l, v)
+		res.Status, res.Message = cp.verdict(cr, sub, who, v)
 		if res.Status == StatusFail || res.Status == StatusWarn {
 			cp.applyException(&res, sub, l, now)
 		}
@@ -143,8 +147,7 @@ func checkBases(r *Rule, l lineage.Lineage, now time.Time) verdict {
 
 // verdict turns a rule's outcome into a status and a message naming the
 // container, the image, its base, the rule, why, and what to use instead.
-func (cp *compiledPolicy) verdict(cr *compiledRule, sub *subject.Subject, l lineage.Lineage, v verdict) (Status, string) {
-	who := describe(sub)
+func (cp *compiledPolicy) verdict(cr *compiledRule, sub *subject.Subject, who string, v verdict) (Status, string) {
 	switch v.outcome {
 	case passed:
 		return StatusPass, fmt.Sprintf("%s: rule %s passed", who, cr.r.Name)

@@ -1,20 +1,19 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 
 	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/policy"
 )
 
-// Document is the JSON output of `baseguard check -o json`.
-type Document struct {
-	Results []JSONResult `json:"results"`
-	Summary JSONSummary  `json:"summary"`
-}
-
-// JSONResult is one result in the JSON contract.
+// JSONResult is one result in the JSON contract of `baseguard check -o json`:
+//
+//	{"results": [JSONResult, ...], "summary": JSONSummary}
 type JSONResult struct {
 	Policy    string         `json:"policy"`
 	Rule      string         `json:"rule"`
@@ -53,18 +52,8 @@ type JSONSummary struct {
 	Skip  int `json:"skip"`
 }
 
-// NewDocument builds the JSON document of results.
-func NewDocument(results []policy.Result) Document {
-	doc := Document{Results: make([]JSONResult, 0, len(results))}
-	for i := range results {
-		doc.Results = append(doc.Results, jsonResult(&results[i]))
-	}
-	s := policy.Summarize(results)
-	doc.Summary = JSONSummary{Pass: s[policy.StatusPass], Fail: s[policy.StatusFail], Warn: s[policy.StatusWarn], Error: s[policy.StatusError], Skip: s[policy.StatusSkip]}
-	return doc
-}
-
-func jsonResult(r *policy.Result) JSONResult {
+// NewJSONResult converts a result to its JSON form.
+func NewJSONResult(r *policy.Result) JSONResult {
 	res := r.Subject.Resource
 	return JSONResult{
 		Policy:  r.Policy.Metadata.Name,
@@ -81,6 +70,11 @@ func jsonResult(r *policy.Result) JSONResult {
 	}
 }
 
+// NewJSONSummary converts a summary to its JSON form.
+func NewJSONSummary(s policy.Summary) JSONSummary {
+	return JSONSummary{Pass: s[policy.StatusPass], Fail: s[policy.StatusFail], Warn: s[policy.StatusWarn], Error: s[policy.StatusError], Skip: s[policy.StatusSkip]}
+}
+
 // Lineage converts a lineage to its JSON entries.
 func Lineage(l lineage.Lineage) []LineageEntry {
 	out := make([]LineageEntry, 0, len(l.Entries))
@@ -90,9 +84,70 @@ func Lineage(l lineage.Lineage) []LineageEntry {
 	return out
 }
 
-// JSON writes results as the JSON contract.
+// jsonWriter streams the JSON document, one result per line.
+type jsonWriter struct {
+	w     *bufio.Writer
+	buf   bytes.Buffer
+	enc   *json.Encoder
+	tally Tally
+	n     int
+}
+
+// NewJSON returns a Writer of the JSON contract. It writes one result per
+// line: the document stays easy to grep and costs no re-indentation.
+func NewJSON(w io.Writer) Writer {
+	j := &jsonWriter{w: buffered(w)}
+	j.enc = json.NewEncoder(&j.buf)
+	j.enc.SetEscapeHTML(false)
+	return j
+}
+
+func (j *jsonWriter) Write(results []policy.Result) error {
+	j.tally.Add(results)
+	for i := range results {
+		sep := ",\n  "
+		if j.n == 0 {
+			sep = "{\"results\": [\n  "
+		}
+		j.n++
+		if err := j.encode(sep, NewJSONResult(&results[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encode writes sep and v's compact JSON without its trailing newline.
+func (j *jsonWriter) encode(sep string, v any) error {
+	j.buf.Reset()
+	if err := j.enc.Encode(v); err != nil {
+		return fmt.Errorf("writing JSON: %w", err)
+	}
+	j.w.WriteString(sep)
+	_, err := j.w.Write(bytes.TrimSuffix(j.buf.Bytes(), []byte("\n")))
+	return err
+}
+
+func (j *jsonWriter) Close() error {
+	head := "\n],\n\"summary\": "
+	if j.n == 0 {
+		head = "{\"results\": [],\n\"summary\": "
+	}
+	if j.tally.Summary == nil {
+		j.tally.Add(nil)
+	}
+	if err := j.encode(head, NewJSONSummary(j.tally.Summary)); err != nil {
+		return err
+	}
+	j.w.WriteString("}\n")
+	return j.w.Flush()
+}
+
+// JSON writes results as one JSON document.
 func JSON(w io.Writer, results []policy.Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(NewDocument(results))
+	jw := NewJSON(w)
+	if err := jw.Write(results); err != nil {
+		return err
+	}
+	return jw.Close()
 }

@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"path/filepath"
 
@@ -9,17 +12,6 @@ import (
 )
 
 // SARIF 2.1.0, the subset code-scanning services read.
-type sarifLog struct {
-	Version string     `json:"version"`
-	Schema  string     `json:"$schema"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
-
 type sarifTool struct {
 	Driver sarifDriver `json:"driver"`
 }
@@ -78,16 +70,28 @@ type sarifSuppression struct {
 	Justification string `json:"justification"`
 }
 
-// SARIF writes results as SARIF 2.1.0: one SARIF rule per policy rule, one
-// SARIF result per failing, warning, erroring or excepted check, located
-// at the `image:` field or FROM line.
-func SARIF(w io.Writer, results []policy.Result, policies []*policy.Policy, version string) error {
+// sarifWriter streams a SARIF log: the driver's rules are known up front,
+// results are written as they come.
+type sarifWriter struct {
+	w     *bufio.Writer
+	index map[string]int
+	n     int
+	enc   *json.Encoder
+	buf   bytes.Buffer
+}
+
+// NewSARIF returns a Writer of SARIF 2.1.0: one SARIF rule per policy rule,
+// one SARIF result per failing, warning, erroring or excepted check, located
+// at the `image:` field or FROM line. Excepted checks carry a suppression.
+func NewSARIF(w io.Writer, policies []*policy.Policy, version string) (Writer, error) {
+	s := &sarifWriter{w: buffered(w), index: map[string]int{}}
+	s.enc = json.NewEncoder(&s.buf)
+	s.enc.SetEscapeHTML(false)
 	driver := sarifDriver{Name: "baseguard", Version: version, InformationURI: "https://baseguard.dev", Rules: []sarifRule{}}
-	index := map[string]int{}
 	for _, p := range policies {
 		for _, r := range p.Spec.Rules {
 			id := p.Metadata.Name + "/" + r.Name
-			index[id] = len(driver.Rules)
+			s.index[id] = len(driver.Rules)
 			desc := r.Message
 			if desc == "" {
 				desc = "baseguard rule " + id
@@ -95,14 +99,22 @@ func SARIF(w io.Writer, results []policy.Result, policies []*policy.Policy, vers
 			driver.Rules = append(driver.Rules, sarifRule{ID: id, Name: r.Name, ShortDescription: sarifMessage{desc}, DefaultConfig: sarifConfig{levelOf(policy.StatusFail, actionOf(p, &r))}})
 		}
 	}
-	run := sarifRun{Tool: sarifTool{driver}, Results: []sarifResult{}}
+	tool, err := json.Marshal(sarifTool{driver})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.w, "{\"version\": \"2.1.0\",\n\"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n\"runs\": [{\"tool\": %s,\n\"results\": [", tool)
+	return s, nil
+}
+
+func (s *sarifWriter) Write(results []policy.Result) error {
 	for i := range results {
 		r := &results[i]
 		if r.Status == policy.StatusPass || (r.Status == policy.StatusSkip && r.Exception == "") {
 			continue
 		}
 		id := r.Policy.Metadata.Name + "/" + r.Rule.Name
-		sr := sarifResult{RuleID: id, RuleIndex: index[id], Level: levelOf(r.Status, r.Action), Message: sarifMessage{r.Message}}
+		sr := sarifResult{RuleID: id, RuleIndex: s.index[id], Level: levelOf(r.Status, r.Action), Message: sarifMessage{r.Message}}
 		loc := sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(r.Subject.Resource.File)}}
 		if r.Subject.Line > 0 {
 			loc.Region = &sarifRegion{StartLine: r.Subject.Line, StartColumn: r.Subject.Column}
@@ -112,11 +124,36 @@ func SARIF(w io.Writer, results []policy.Result, policies []*policy.Policy, vers
 			sr.Level = levelOf(policy.StatusFail, r.Action)
 			sr.Suppressions = []sarifSuppression{{Kind: "external", Justification: r.Message}}
 		}
-		run.Results = append(run.Results, sr)
+		sep := ",\n  "
+		if s.n == 0 {
+			sep = "\n  "
+		}
+		s.n++
+		s.buf.Reset()
+		if err := s.enc.Encode(sr); err != nil {
+			return fmt.Errorf("writing SARIF: %w", err)
+		}
+		s.w.WriteString(sep)
+		s.w.Write(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(sarifLog{Version: "2.1.0", Schema: "https://json.schemastore.org/sarif-2.1.0.json", Runs: []sarifRun{run}})
+	return nil
+}
+
+func (s *sarifWriter) Close() error {
+	s.w.WriteString("\n]}]}\n")
+	return s.w.Flush()
+}
+
+// SARIF writes results as one SARIF log.
+func SARIF(w io.Writer, results []policy.Result, policies []*policy.Policy, version string) error {
+	sw, err := NewSARIF(w, policies, version)
+	if err != nil {
+		return err
+	}
+	if err := sw.Write(results); err != nil {
+		return err
+	}
+	return sw.Close()
 }
 
 func actionOf(p *policy.Policy, r *policy.Rule) policy.Action {

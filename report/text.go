@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -25,32 +26,52 @@ var statusColor = map[policy.Status]string{
 	policy.StatusSkip:  "\x1b[36m",
 }
 
-// Text writes results for people, grouped by resource, and a one-line
-// summary.
-func Text(w io.Writer, results []policy.Result, opt TextOptions) error {
-	var order []*subject.Resource
-	groups := map[*subject.Resource][]*policy.Result{}
+type textWriter struct {
+	w     *bufio.Writer
+	opt   TextOptions
+	tally Tally
+	last  *subject.Resource
+}
+
+// NewText returns a Writer for people: results grouped under their
+// resource, passes left out unless Verbose, and a one-line summary.
+func NewText(w io.Writer, opt TextOptions) Writer {
+	return &textWriter{w: buffered(w), opt: opt}
+}
+
+func (t *textWriter) Write(results []policy.Result) error {
+	t.tally.Add(results)
 	for i := range results {
 		r := &results[i]
-		if r.Status == policy.StatusPass && !opt.Verbose {
+		if r.Status == policy.StatusPass && !t.opt.Verbose {
 			continue
 		}
-		res := r.Subject.Resource
-		if _, ok := groups[res]; !ok {
-			order = append(order, res)
+		if res := r.Subject.Resource; res != t.last {
+			t.last = res
+			fmt.Fprintf(t.w, "%s  %s\n", resourceLocation(res), res.ID())
 		}
-		groups[res] = append(groups[res], r)
+		fmt.Fprintf(t.w, "  %s  %s/%s  %s\n", label(r, t.opt.Color), r.Policy.Metadata.Name, r.Rule.Name, r.Message)
 	}
-	var b strings.Builder
-	for _, res := range order {
-		fmt.Fprintf(&b, "%s  %s\n", resourceLocation(res), res.ID())
-		for _, r := range groups[res] {
-			fmt.Fprintf(&b, "  %s  %s/%s  %s\n", label(r, opt.Color), r.Policy.Metadata.Name, r.Rule.Name, r.Message)
-		}
+	return nil
+}
+
+func (t *textWriter) Close() error {
+	if t.tally.Summary == nil {
+		t.tally.Add(nil)
 	}
-	b.WriteString(summaryLine(results))
-	_, err := io.WriteString(w, b.String())
-	return err
+	s := t.tally.Summary
+	fmt.Fprintf(t.w, "%d resources, %d images: %d pass, %d fail (%d enforced), %d warn, %d error, %d skip\n",
+		t.tally.Resources, t.tally.Images, s[policy.StatusPass], s[policy.StatusFail], t.tally.Blocking, s[policy.StatusWarn], s[policy.StatusError], s[policy.StatusSkip])
+	return t.w.Flush()
+}
+
+// Text writes results for people.
+func Text(w io.Writer, results []policy.Result, opt TextOptions) error {
+	tw := NewText(w, opt)
+	if err := tw.Write(results); err != nil {
+		return err
+	}
+	return tw.Close()
 }
 
 func label(r *policy.Result, color bool) string {
@@ -70,19 +91,4 @@ func resourceLocation(res *subject.Resource) string {
 		return fmt.Sprintf("%s:%d", res.File, res.Line)
 	}
 	return res.File
-}
-
-func summaryLine(results []policy.Result) string {
-	s := policy.Summarize(results)
-	resources, subjects := map[*subject.Resource]bool{}, map[*subject.Subject]bool{}
-	blocking := 0
-	for i := range results {
-		resources[results[i].Subject.Resource] = true
-		subjects[results[i].Subject] = true
-		if results[i].Blocking() {
-			blocking++
-		}
-	}
-	return fmt.Sprintf("%d resources, %d images: %d pass, %d fail (%d enforced), %d warn, %d error, %d skip\n",
-		len(resources), len(subjects), s[policy.StatusPass], s[policy.StatusFail], blocking, s[policy.StatusWarn], s[policy.StatusError], s[policy.StatusSkip])
 }

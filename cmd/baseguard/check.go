@@ -72,6 +72,9 @@ could not be checked (bad policy, unreadable or invalid input).`,
 }
 
 func runCheck(cmd *cobra.Command, o *checkOptions, args []string) error {
+	if o.output != "text" && o.output != "json" && o.output != "sarif" {
+		return fmt.Errorf("--output %q: want text, json or sarif", o.output)
+	}
 	set, err := loadPolicies(o.policies)
 	if err != nil {
 		return err
@@ -84,15 +87,23 @@ func runCheck(cmd *cobra.Command, o *checkOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	lineages := offlineLineages{}
-	results := make([]policy.Result, 0, len(subs)*4)
-	for _, s := range subs {
-		results = append(results, set.Evaluate(s, lineages.of(s), now)...)
-	}
-	if err := writeResults(cmd.OutOrStdout(), o, results, set); err != nil {
+	w, err := o.writer(cmd.OutOrStdout(), set)
+	if err != nil {
 		return err
 	}
-	return verdictError(results)
+	lineages := offlineLineages{}
+	var v verdict
+	for _, s := range subs {
+		results := set.Evaluate(s, lineages.of(s), now)
+		v.add(results)
+		if err := w.Write(results); err != nil {
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return v.err()
 }
 
 func (o *checkOptions) evaluationTime() (time.Time, error) {
@@ -181,29 +192,38 @@ func (c offlineLineages) of(s *subject.Subject) lineage.Lineage {
 	return l
 }
 
-func writeResults(w io.Writer, o *checkOptions, results []policy.Result, set *policy.Set) error {
+// writer returns the report writer for --output.
+func (o *checkOptions) writer(w io.Writer, set *policy.Set) (report.Writer, error) {
 	switch o.output {
 	case "json":
-		return report.JSON(w, results)
+		return report.NewJSON(w), nil
 	case "sarif":
-		return report.SARIF(w, results, set.Policies(), version)
+		return report.NewSARIF(w, set.Policies(), version)
 	case "text":
-		return report.Text(w, results, report.TextOptions{Color: useColor(o.color, w), Verbose: o.verbose})
+		return report.NewText(w, report.TextOptions{Color: useColor(o.color, w), Verbose: o.verbose}), nil
 	}
-	return fmt.Errorf("--output %q: want text, json or sarif", o.output)
+	return nil, fmt.Errorf("--output %q: want text, json or sarif", o.output)
 }
 
-// verdictError maps results to the exit status: errors first (the check is
-// incomplete), then enforced failures.
-func verdictError(results []policy.Result) error {
-	blocking := false
+// verdict accumulates what decides the exit status.
+type verdict struct {
+	errors, blocking bool
+}
+
+func (v *verdict) add(results []policy.Result) {
 	for i := range results {
-		if results[i].Status == policy.StatusError {
-			return errUnchecked
-		}
-		blocking = blocking || results[i].Blocking()
+		v.errors = v.errors || results[i].Status == policy.StatusError
+		v.blocking = v.blocking || results[i].Blocking()
 	}
-	if blocking {
+}
+
+// err maps the verdict to the exit status: errors first (the check is
+// incomplete), then enforced failures.
+func (v *verdict) err() error {
+	switch {
+	case v.errors:
+		return errUnchecked
+	case v.blocking:
 		return errPolicyFailed
 	}
 	return nil
