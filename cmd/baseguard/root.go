@@ -1,6 +1,10 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
+
 	"github.com/spf13/cobra"
 )
 
@@ -21,9 +25,18 @@ Installed as kubectl-baseguard it also works as "kubectl baseguard".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	if pluginName() {
+		// Installed as a kubectl plugin, usage lines read "kubectl baseguard".
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl baseguard"}
+	}
 	root.AddCommand(
 		newCheckCmd(),
 		newPolicyCmd(),
 	)
 	return root
+}
+
+// pluginName reports whether the binary runs as kubectl-baseguard.
+func pluginName() bool {
+	return strings.HasPrefix(filepath.Base(os.Args[0]), "kubectl-")
 }
