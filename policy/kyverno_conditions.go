@@ -353,4 +353,3 @@ func (t *translator) patterns(comp string, vals []string, contains bool) ([]Patt
 	}
 	return out, nil
 }
-
