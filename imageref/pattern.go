@@ -123,19 +123,15 @@ func (p Pattern) Match(r Ref) bool {
 		if !globMatch(p.host, r.Registry) {
 			return false
 		}
-		for _, rest := range r.restForms() {
-			if globMatch(p.rest, rest) {
-				return true
-			}
-		}
-		return false
-	}
-	for _, form := range r.forms() {
-		if globMatch(p.text, form) {
+		// The canonical form minus "host/" is the repository with its
+		// suffix; with an implied tag, the bare repository is tried too.
+		canonical := r.Canonical()
+		if globMatch(p.rest, canonical[len(r.Registry)+1:]) {
 			return true
 		}
+		return r.TagImplied && r.Digest == "" && globMatch(p.rest, r.Repository)
 	}
-	return false
+	return globMatch(p.text, r.Written) || globMatch(p.text, r.Canonical()) || globMatch(p.text, r.Familiar())
 }
 
 func (p Pattern) matchLiteral(r Ref) bool {
@@ -152,22 +148,3 @@ func (p Pattern) matchLiteral(r Ref) bool {
 	return l.Tag == r.Tag
 }
 
-// forms returns the forms a whole-reference glob is tried against: as
-// written, canonical, and Docker's familiar short form.
-func (r Ref) forms() []string {
-	forms := []string{r.Written, r.Canonical()}
-	if f := r.Familiar(); f != forms[1] && f != forms[0] {
-		forms = append(forms, f)
-	}
-	return forms
-}
-
-// restForms returns repository-and-suffix forms, with and without an
-// implied tag.
-func (r Ref) restForms() []string {
-	forms := []string{r.Repository + r.suffix()}
-	if r.TagImplied {
-		forms = append(forms, r.Repository)
-	}
-	return forms
-}

@@ -22,7 +22,9 @@ var dockerHubAliases = map[string]bool{
 // ErrInvalid is wrapped by every error Parse returns.
 var ErrInvalid = errors.New("invalid image reference")
 
-// Ref is a parsed image reference.
+// Ref is a parsed image reference. Build it with Parse and treat it as a
+// value: Parse caches its canonical and familiar forms, which changing a
+// field afterwards would leave stale.
 type Ref struct {
 	// Written is the reference exactly as it was given.
 	Written string
@@ -37,6 +39,10 @@ type Ref struct {
 	Digest string
 	// TagImplied reports that Tag was not written but implied.
 	TagImplied bool
+
+	// canonical and familiar cache the forms patterns are matched against;
+	// Parse fills them, a Ref built by hand computes them on demand.
+	canonical, familiar string
 }
 
 // Parse parses a reference as written into a Ref. Errors wrap ErrInvalid.
@@ -63,7 +69,7 @@ func Parse(s string) (Ref, error) {
 			}
 			r.Tag = t.TagStr()
 		}
-		return r, nil
+		return r.cache(), nil
 	}
 	t, err := name.NewTag(s)
 	if err != nil {
@@ -72,7 +78,14 @@ func Parse(s string) (Ref, error) {
 	r.setRepository(t.Context())
 	r.Tag = t.TagStr()
 	r.TagImplied = !tagWritten(s)
-	return r, nil
+	return r.cache(), nil
+}
+
+// cache computes the canonical and familiar forms once.
+func (r Ref) cache() Ref {
+	r.canonical, r.familiar = "", ""
+	r.canonical, r.familiar = r.Canonical(), r.Familiar()
+	return r
 }
 
 // tagWritten reports whether a reference without digest names a tag: a colon
@@ -102,12 +115,18 @@ func (r Ref) Name() string { return r.Registry + "/" + r.Repository }
 // `registry.example.com/app@sha256:...`, or `host/app:1.0@sha256:...` when
 // both tag and digest were written.
 func (r Ref) Canonical() string {
+	if r.canonical != "" {
+		return r.canonical
+	}
 	return r.Name() + r.suffix()
 }
 
 // Familiar is the shortest form Docker itself would print: Docker Hub's host
 // and `library/` dropped, the implied `latest` kept.
 func (r Ref) Familiar() string {
+	if r.familiar != "" {
+		return r.familiar
+	}
 	if r.Registry != DockerHub {
 		return r.Canonical()
 	}
