@@ -147,4 +147,3 @@ func (p Pattern) matchLiteral(r Ref) bool {
 	}
 	return l.Tag == r.Tag
 }
-
