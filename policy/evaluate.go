@@ -58,7 +58,8 @@ const (
 	passed outcome = iota
 	failed
 	notApplicable
-	undecidable // the lineage is not resolved, or not resolvable
+	offline     // the rule needs a resolved lineage and none was asked for
+	undecidable // resolving the lineage failed: the policy's onResolveError decides
 	broken      // the rule or the reference cannot be checked
 )
 
@@ -79,6 +80,9 @@ func (cr *compiledRule) check(l lineage.Lineage, now time.Time) verdict {
 	entries := l.Entries
 	if len(r.When) > 0 {
 		entries = filter(entries, r.When)
+		if len(entries) == 0 && l.Err != nil {
+			return verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}
+		}
 		if len(entries) == 0 {
 			return verdict{notApplicable, "no image in the lineage matches " + patternList(r.When)}
 		}
@@ -113,7 +117,7 @@ func checkBases(r *Rule, l lineage.Lineage, now time.Time) verdict {
 		return verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}
 	}
 	if !l.Resolved {
-		return verdict{undecidable, "the rule needs the image's resolved lineage (run with --resolve)"}
+		return verdict{offline, "the rule needs the image's resolved lineage (run with --resolve)"}
 	}
 	bases := l.Bases()
 	if len(bases) == 0 {
@@ -155,6 +159,8 @@ func (cp *compiledPolicy) verdict(cr *compiledRule, sub *subject.Subject, who st
 		return StatusPass, fmt.Sprintf("%s: rule %s does not apply: %s", who, cr.r.Name, v.why)
 	case broken:
 		return StatusError, fmt.Sprintf("%s: cannot check rule %s: %s", who, cr.r.Name, v.why)
+	case offline:
+		return StatusSkip, fmt.Sprintf("%s: rule %s skipped: %s", who, cr.r.Name, v.why)
 	case undecidable:
 		return cp.onUnresolved(cr, who, v.why)
 	}
@@ -180,10 +186,7 @@ func (cp *compiledPolicy) onUnresolved(cr *compiledRule, who, why string) (Statu
 	case "warn":
 		return StatusWarn, msg + " (onResolveError: warn)"
 	}
-	if !strings.Contains(why, "--resolve") {
-		return StatusError, msg + " (onResolveError: deny)"
-	}
-	return StatusSkip, msg
+	return StatusError, msg + " (onResolveError: deny)"
 }
 
 func (cp *compiledPolicy) onResolveError(a Action) string {

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -326,4 +327,45 @@ func mustRead(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestOnResolveError: when a lineage cannot be resolved, the policy decides
+// what happens, and the message says which.
+func TestOnResolveError(t *testing.T) {
+	ref, _ := imageref.Parse("registry.example.com/apps/payments:1.4")
+	failed := lineage.Lineage{Entries: []lineage.Entry{{Ref: ref, Source: lineage.SourceReference}}, Resolved: true, Err: errors.New("registry timed out")}
+	sub := &subject.Subject{Resource: &subject.Resource{Kind: "Pod", Name: "p", Namespace: "default"}, Container: "app", Image: ref.Written, Field: "spec.containers[0].image"}
+	tests := []struct {
+		choice string
+		action string
+		want   policy.Status
+	}{
+		{"", "enforce", policy.StatusError},
+		{"deny", "audit", policy.StatusError},
+		{"allow", "enforce", policy.StatusPass},
+		{"warn", "enforce", policy.StatusWarn},
+		{"", "audit", policy.StatusWarn},
+	}
+	for _, tt := range tests {
+		t.Run(tt.choice+"/"+tt.action, func(t *testing.T) {
+			doc := "apiVersion: baseguard.dev/v1alpha1\nkind: BaseImagePolicy\nmetadata: {name: p}\nspec:\n  action: " + tt.action + "\n"
+			if tt.choice != "" {
+				doc += "  onResolveError: " + tt.choice + "\n"
+			}
+			doc += "  rules:\n    - name: no-centos\n      deny: [\"*centos*\"]\n    - name: known-base\n      requireBase: true\n"
+			ps, err := policy.Load(policy.File{Name: "p.yaml", Data: []byte(doc)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			set, err := policy.NewSet(ps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range set.Evaluate(sub, failed, now) {
+				if r.Status != tt.want || !strings.Contains(r.Message, "registry timed out") {
+					t.Errorf("rule %s: %s %q, want %s naming the resolution error", r.Rule.Name, r.Status, r.Message, tt.want)
+				}
+			}
+		})
+	}
 }
