@@ -20,25 +20,35 @@ func newPolicyCmd() *cobra.Command {
 }
 
 func newPolicyLintCmd() *cobra.Command {
-	return &cobra.Command{
+	var strict bool
+	cmd := &cobra.Command{
 		Use:   "lint FILE|DIR...",
 		Short: "Explain what each rule means and flag risky patterns",
 		Long: `Explain in plain words what each rule means under baseguard, every place
 where that differs from the literal evaluation by the engine a policy was
 written for (Kyverno), and patterns that admit more than they seem to.`,
-		Example: `  baseguard policy lint seed-policy.yaml`,
-		Args:    cobra.MinimumNArgs(1),
+		Example: `  baseguard policy lint seed-policy.yaml
+  baseguard policy lint --strict policies/   # exit 1 on any risky pattern`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, err := loadPolicies(args)
 			if err != nil {
 				return err
 			}
-			return writeLint(cmd.OutOrStdout(), set.Policies())
+			risks, err := writeLint(cmd.OutOrStdout(), set.Policies())
+			if err == nil && strict && risks > 0 {
+				return errPolicyFailed
+			}
+			return err
 		},
 	}
+	cmd.Flags().BoolVar(&strict, "strict", false, "exit 1 when a pattern is risky")
+	return cmd
 }
 
-func writeLint(w io.Writer, ps []*policy.Policy) error {
+// writeLint explains policies and returns how many risks it found.
+func writeLint(w io.Writer, ps []*policy.Policy) (int, error) {
+	risks := 0
 	var b strings.Builder
 	for _, p := range ps {
 		lint := policy.Lint(p)
@@ -52,11 +62,14 @@ func writeLint(w io.Writer, ps []*policy.Policy) error {
 				where = ruleSuffix(n.Rule) + ":"
 			}
 			fmt.Fprintf(&b, "  %s:%d: %s%s %s\n", p.File, n.Line, n.Kind, where, n.Text)
+			if n.Kind == "risk" {
+				risks++
+			}
 		}
 		b.WriteString("\n")
 	}
 	_, err := io.WriteString(w, b.String())
-	return err
+	return risks, err
 }
 
 func newPolicyConvertCmd() *cobra.Command {
