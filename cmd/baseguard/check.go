@@ -7,8 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/baseguard/baseguard/imageref"
-	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/policy"
 	"github.com/baseguard/baseguard/report"
 	"github.com/baseguard/baseguard/subject"
@@ -26,6 +24,8 @@ type checkOptions struct {
 	now       string
 	verbose   bool
 	color     string
+	resolve   bool
+	resolveFlags
 }
 
 func newCheckCmd() *cobra.Command {
@@ -37,6 +37,12 @@ func newCheckCmd() *cobra.Command {
 initContainers, ephemeralContainers; Pod, Deployment, ReplicaSet, StatefulSet,
 DaemonSet, Job, CronJob, ReplicationController, PodTemplate) and the shipped
 base of every Dockerfile against the policies.
+
+Offline (the default) an image's lineage is the image itself. With --resolve
+each distinct image is looked up in its registry (once, whatever the number
+of containers using it) and rules apply to what it is built on: bases from
+OCI annotations, BuildKit provenance, buildinfo, Buildpacks metadata, or
+layers matched against the policies' catalog.
 
 PATH is a file, a directory (walked for .yaml, .yml, .json manifests and for
 Dockerfile, Containerfile, *.Dockerfile, Dockerfile.* files) or - for
@@ -51,7 +57,10 @@ could not be checked (bad policy, unreadable or invalid input).`,
   helm template ./chart | baseguard check --policy policy.yaml -o json -
 
   # SARIF for code scanning
-  baseguard check --policy policy.yaml -o sarif k8s/ > baseguard.sarif`,
+  baseguard check --policy policy.yaml -o sarif k8s/ > baseguard.sarif
+
+  # Judge what images are built on, looked up in their registries
+  baseguard check --resolve --policy policy.yaml k8s/ services/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCheck(cmd, o, args)
@@ -68,6 +77,8 @@ could not be checked (bad policy, unreadable or invalid input).`,
 	f.StringVar(&o.now, "now", "", "evaluate exceptions as of this RFC 3339 time (default: now)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list passing results too (text output)")
 	f.StringVar(&o.color, "color", "auto", "colour text output: auto, always or never")
+	f.BoolVar(&o.resolve, "resolve", false, "look images up in their registries and judge what they are built on")
+	o.resolveFlags.register(f)
 	return cmd
 }
 
@@ -91,10 +102,17 @@ func runCheck(cmd *cobra.Command, o *checkOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	lineages := offlineLineages{}
+	var lin lineages = offlineLineages{}
+	if o.resolve || o.offline {
+		c, err := o.client(set, cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		lin = resolveAll(cmd.Context(), c, subs)
+	}
 	var v verdict
 	for _, s := range subs {
-		results := set.Evaluate(s, lineages.of(s), now)
+		results := set.Evaluate(s, lin.of(s), now)
 		v.add(results)
 		if err := w.Write(results); err != nil {
 			return err
@@ -168,28 +186,6 @@ func (o *checkOptions) readSubjects(stdin io.Reader, notice io.Writer, args []st
 		}
 	}
 	return subs, nil
-}
-
-// offlineLineages makes each subject's lineage from its reference alone,
-// parsing each distinct reference once.
-type offlineLineages map[string]lineage.Lineage
-
-func (c offlineLineages) of(s *subject.Subject) lineage.Lineage {
-	if s.Scratch {
-		return lineage.Lineage{}
-	}
-	if l, ok := c[s.Image]; ok {
-		return l
-	}
-	var l lineage.Lineage
-	ref, err := imageref.Parse(s.Image)
-	if err != nil {
-		l = lineage.Lineage{Err: err}
-	} else {
-		l = lineage.Of(ref, s.Source)
-	}
-	c[s.Image] = l
-	return l
 }
 
 // writer returns the report writer for --output.

@@ -31,6 +31,7 @@ Installed as kubectl-baseguard it also works as "kubectl baseguard".`,
 	}
 	root.AddCommand(
 		newCheckCmd(),
+		newInspectCmd(),
 		newPolicyCmd(),
 	)
 	return root

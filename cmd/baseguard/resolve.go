@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/baseguard/baseguard/imageref"
+	"github.com/baseguard/baseguard/lineage"
+	"github.com/baseguard/baseguard/lineage/registry"
+	"github.com/baseguard/baseguard/policy"
+	"github.com/baseguard/baseguard/subject"
+	"github.com/spf13/pflag"
+)
+
+// resolveConcurrency bounds lookups in flight during `check --resolve`:
+// enough to hide registry latency, few enough to be polite to a registry.
+const resolveConcurrency = 8
+
+// resolveFlags are the flags of commands that look images up in registries.
+type resolveFlags struct {
+	catalog []string
+	offline bool
+	timeout time.Duration
+}
+
+func (r *resolveFlags) register(f *pflag.FlagSet) {
+	f.StringArrayVar(&r.catalog, "catalog", nil, "known base image, recognised by its layers (repeatable; adds to the policies' spec.catalog)")
+	f.BoolVar(&r.offline, "offline", false, "use only the local cache, never the network")
+	f.DurationVar(&r.timeout, "timeout", registry.DefaultTimeout, "give up resolving one image after this long")
+}
+
+// client builds the process's one registry client: the catalog from the
+// policies (set may be nil) and --catalog, the disk cache, offline or not.
+func (r *resolveFlags) client(set *policy.Set, notice io.Writer) (*registry.Client, error) {
+	var refs []imageref.Ref
+	if set != nil {
+		var notes []string
+		refs, notes = registry.CatalogRefs(set.Catalog())
+		for _, n := range notes {
+			fmt.Fprintln(notice, "baseguard: note: "+n)
+		}
+	}
+	for _, s := range r.catalog {
+		ref, err := imageref.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("--catalog: %w", err)
+		}
+		refs = append(refs, ref)
+	}
+	opts := []registry.Option{registry.WithCatalog(refs...), registry.WithUserAgent("baseguard/" + version), registry.WithTimeout(r.timeout)}
+	if dir, err := registry.DefaultCacheDir(); err == nil {
+		opts = append(opts, registry.WithDiskCache(dir))
+	}
+	if r.offline {
+		opts = append(opts, registry.WithOffline())
+	}
+	return registry.New(opts...)
+}
+
+// lineages gives each subject its lineage.
+type lineages interface {
+	of(s *subject.Subject) lineage.Lineage
+}
+
+// offlineLineages makes each subject's lineage from its reference alone,
+// parsing each distinct reference once.
+type offlineLineages map[string]lineage.Lineage
+
+func (c offlineLineages) of(s *subject.Subject) lineage.Lineage {
+	if s.Scratch {
+		return lineage.Lineage{}
+	}
+	if l, ok := c[s.Image]; ok {
+		return withSource(l, s.Source)
+	}
+	var l lineage.Lineage
+	ref, err := imageref.Parse(s.Image)
+	if err != nil {
+		l = lineage.Lineage{Err: err}
+	} else {
+		l = lineage.Of(ref, lineage.SourceReference)
+	}
+	c[s.Image] = l
+	return withSource(l, s.Source)
+}
+
+// resolveAll looks up every distinct image of the subjects once, a few at a
+// time, and returns their lineages. Registry calls grow with distinct
+// images, not with subjects.
+func resolveAll(ctx context.Context, c *registry.Client, subs []*subject.Subject) offlineLineages {
+	out := offlineLineages{}
+	var todo []imageref.Ref
+	for _, s := range subs {
+		if _, seen := out[s.Image]; seen || s.Scratch {
+			continue
+		}
+		ref, err := imageref.Parse(s.Image)
+		if err != nil {
+			out[s.Image] = lineage.Lineage{Err: err}
+			continue
+		}
+		out[s.Image] = lineage.Lineage{}
+		todo = append(todo, ref)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, resolveConcurrency)
+	for _, ref := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			l := c.Lineage(ctx, ref)
+			mu.Lock()
+			out[ref.Written] = l
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// withSource marks the first entry with the subject's source: a
+// Dockerfile's base was named by a FROM line.
+func withSource(l lineage.Lineage, src lineage.Source) lineage.Lineage {
+	if len(l.Entries) == 0 || src == "" || l.Entries[0].Source == src {
+		return l
+	}
+	entries := append([]lineage.Entry(nil), l.Entries...)
+	entries[0].Source = src
+	l.Entries = entries
+	return l
+}

@@ -1,0 +1,58 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/baseguard/baseguard/imageref"
+	"github.com/baseguard/baseguard/lineage"
+	"github.com/baseguard/baseguard/policy"
+)
+
+// Lineage resolves ref and returns the lineage of its primary platform
+// (linux/amd64 when present, else the first), with Resolved set. When the
+// image itself cannot be resolved, the lineage is the reference alone with
+// Err set; a failure further down keeps what was found, with Err set.
+func (c *Client) Lineage(ctx context.Context, ref imageref.Ref) lineage.Lineage {
+	return LineageOf(ctx, c, ref)
+}
+
+// LineageOf is Client.Lineage for any Resolver.
+func LineageOf(ctx context.Context, r Resolver, ref imageref.Ref) lineage.Lineage {
+	res, err := r.Resolve(ctx, ref, OnlyPrimary())
+	if err != nil {
+		l := lineage.Of(ref, lineage.SourceReference)
+		l.Err = err
+		return l
+	}
+	p, ok := res.Primary()
+	if !ok {
+		l := lineage.Of(ref, lineage.SourceReference)
+		l.Err = fmt.Errorf("resolving %s: no platform image", ref)
+		return l
+	}
+	return p.Lineage
+}
+
+// CatalogRefs turns policy catalog patterns into the references to
+// resolve. A literal pattern is a reference; a wildcard pattern names no
+// image that could be fetched and is returned as a note instead.
+func CatalogRefs(ps []policy.Pattern) (refs []imageref.Ref, notes []string) {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if !p.Literal() {
+			notes = append(notes, fmt.Sprintf("catalog pattern %q has wildcards and is ignored: list base images by tag or digest", p.String()))
+			continue
+		}
+		ref, err := imageref.Parse(p.String())
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("catalog pattern %q is ignored: %v", p.String(), err))
+			continue
+		}
+		if !seen[ref.Canonical()] {
+			seen[ref.Canonical()] = true
+			refs = append(refs, ref)
+		}
+	}
+	return refs, notes
+}
