@@ -129,3 +129,19 @@ func compilePolicy(p *Policy) (*compiledPolicy, error) {
 	}
 	return cp, nil
 }
+
+// SelectsNamespaces reports whether a policy or rule selects namespaces by
+// label: deciding it needs the namespaces' labels.
+func (s *Set) SelectsNamespaces() bool {
+	for _, cp := range s.policies {
+		if m := cp.p.Spec.Match; m != nil && m.NamespaceSelector != nil {
+			return true
+		}
+		for _, r := range cp.p.Spec.Rules {
+			if r.Match != nil && r.Match.NamespaceSelector != nil {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/policy"
 	"github.com/baseguard/baseguard/report"
 	"github.com/baseguard/baseguard/subject"
@@ -94,34 +94,66 @@ func runCheck(cmd *cobra.Command, o *checkOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	subs, err := o.readSubjects(cmd.InOrStdin(), cmd.ErrOrStderr(), args)
-	if err != nil {
-		return err
-	}
 	w, err := o.writer(cmd.OutOrStdout(), set)
 	if err != nil {
 		return err
 	}
-	var lin lineages = offlineLineages{}
-	if o.resolve || o.offline {
-		c, err := o.client(set, cmd.ErrOrStderr())
-		if err != nil {
-			return err
-		}
-		lin = resolveAll(cmd.Context(), c, subs)
-	}
 	var v verdict
-	for _, s := range subs {
-		results := set.Evaluate(s, lin.of(s), now)
+	judge := func(s *subject.Subject, l lineage.Lineage) error {
+		results := set.Evaluate(s, l, now)
 		v.add(results)
-		if err := w.Write(results); err != nil {
-			return err
-		}
+		return w.Write(results)
+	}
+	if err := o.judgeAll(cmd, set, args, judge); err != nil {
+		w.Close() // what was judged stays a well-formed report
+		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
 	}
 	return v.err()
+}
+
+// judgeAll reads the inputs and judges every subject. Offline, and when no
+// rule selects namespaces by label, each subject is judged as it is read,
+// so memory does not grow with the inputs. Otherwise all subjects are read
+// first: namespace labels come from Namespace objects anywhere among the
+// inputs, and lineages are resolved once per distinct image.
+func (o *checkOptions) judgeAll(cmd *cobra.Command, set *policy.Set, args []string, judge func(*subject.Subject, lineage.Lineage) error) error {
+	stdin, notice := cmd.InOrStdin(), cmd.ErrOrStderr()
+	resolving := o.resolve || o.offline
+	if !resolving && !set.SelectsNamespaces() {
+		lin := offlineLineages{}
+		return o.readSubjects(stdin, notice, args, nil, func(s *subject.Subject) error { return judge(s, lin.of(s)) })
+	}
+	var subs []*subject.Subject
+	namespaces := map[string]map[string]string{}
+	err := o.readSubjects(stdin, notice, args, namespaces, func(s *subject.Subject) error {
+		subs = append(subs, s)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if l, ok := namespaces[s.Resource.Namespace]; ok && s.Resource.Kind != subject.KindDockerfile {
+			s.Resource.NamespaceLabels = l
+		}
+	}
+	var lin lineages = offlineLineages{}
+	if resolving {
+		c, err := o.client(set, notice)
+		if err != nil {
+			return err
+		}
+		lin = resolveAll(cmd.Context(), c, subs)
+	}
+	for _, s := range subs {
+		if err := judge(s, lin.of(s)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (o *checkOptions) evaluationTime() (time.Time, error) {
@@ -135,57 +167,32 @@ func (o *checkOptions) evaluationTime() (time.Time, error) {
 	return t, nil
 }
 
-// readSubjects reads every input and returns its subjects, with namespace
-// labels filled in from Namespace objects found among the inputs.
-func (o *checkOptions) readSubjects(stdin io.Reader, notice io.Writer, args []string) ([]*subject.Subject, error) {
+// readSubjects reads every input and hands each subject to emit. With a
+// namespaces map, it records the labels of Namespace objects read.
+func (o *checkOptions) readSubjects(stdin io.Reader, notice io.Writer, args []string, namespaces map[string]map[string]string, emit func(*subject.Subject) error) error {
 	inputs, err := collectInputs(args, notice)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	buildArgs, err := keyValues("build-arg", o.buildArgs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	labels, err := keyValues("label", o.labels)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	namespaces := map[string]map[string]string{}
-	mopt := subject.Options{
-		DefaultNamespace: o.namespace,
-		OnNamespace:      func(name string, l map[string]string) { namespaces[name] = l },
+	mopt := subject.Options{DefaultNamespace: o.namespace}
+	if namespaces != nil {
+		mopt.OnNamespace = func(name string, l map[string]string) { namespaces[name] = l }
 	}
 	dopt := subject.DockerfileOptions{BuildArgs: buildArgs, Target: o.target, Labels: labels, Platform: o.platform}
-	var subs []*subject.Subject
 	for _, in := range inputs {
-		data, err := readInput(in.name, stdin)
-		if err != nil {
-			return nil, err
-		}
-		if in.dockerfile {
-			s, err := subject.ReadDockerfile(in.name, bytes.NewReader(data), dopt)
-			if err != nil {
-				return nil, err
-			}
-			subs = append(subs, &s)
-			continue
-		}
-		err = subject.ReadManifests(in.name, bytes.NewReader(data), mopt, func(_ *subject.Resource, ss []subject.Subject) error {
-			for i := range ss {
-				subs = append(subs, &ss[i])
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
+		if err := readInput(in, stdin, mopt, dopt, emit); err != nil {
+			return err
 		}
 	}
-	for _, s := range subs {
-		if l, ok := namespaces[s.Resource.Namespace]; ok && s.Resource.Kind != subject.KindDockerfile {
-			s.Resource.NamespaceLabels = l
-		}
-	}
-	return subs, nil
+	return nil
 }
 
 // writer returns the report writer for --output.

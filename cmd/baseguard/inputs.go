@@ -71,25 +71,64 @@ func collectInputs(paths []string, notice io.Writer) ([]input, error) {
 	return out, nil
 }
 
-// readInput reads a whole input, bounded by maxInputBytes.
-func readInput(name string, stdin io.Reader) ([]byte, error) {
-	var r io.Reader = stdin
-	if name != "-" {
-		f, err := os.Open(name)
+// readInput streams one input's subjects to emit, reading at most
+// maxInputBytes.
+func readInput(in input, stdin io.Reader, mopt subject.Options, dopt subject.DockerfileOptions, emit func(*subject.Subject) error) error {
+	r := stdin
+	if in.name != "-" {
+		f, err := os.Open(in.name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer f.Close()
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxInputBytes+1))
+	r = &boundedReader{r: r, name: in.name, left: maxInputBytes}
+	if in.dockerfile {
+		s, err := subject.ReadDockerfile(in.name, r, dopt)
+		if err != nil {
+			return err
+		}
+		return emit(&s)
+	}
+	return subject.ReadManifests(in.name, r, mopt, func(_ *subject.Resource, ss []subject.Subject) error {
+		for i := range ss {
+			if err := emit(&ss[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// readFile reads a whole file, bounded by maxInputBytes.
+func readFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, err
 	}
-	if len(data) > maxInputBytes {
-		return nil, fmt.Errorf("%s: larger than %d MiB", name, maxInputBytes>>20)
+	defer f.Close()
+	return io.ReadAll(&boundedReader{r: f, name: name, left: maxInputBytes})
+}
+
+// boundedReader fails a read past its limit, so an endless or huge input
+// is an error rather than exhausted memory.
+type boundedReader struct {
+	r    io.Reader
+	name string
+	left int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("%s: larger than %d MiB", b.name, maxInputBytes>>20)
 	}
-	return data, nil
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }
 
 // loadPolicies loads policy files and directories; with none, the
@@ -141,7 +180,7 @@ func policyFiles(p string) ([]policy.File, error) {
 	}
 	var files []policy.File
 	for _, n := range names {
-		data, err := readInput(n, nil)
+		data, err := readFile(n)
 		if err != nil {
 			return nil, err
 		}
