@@ -184,8 +184,9 @@ func (t *translator) loadContext(v any) error {
 	return nil
 }
 
-func (t *translator) match(m, exclude obj) *Match {
-	out := &Match{}
+// resourceBlocks returns the resource filters of a Kyverno match or
+// exclude: `resources`, or those under `any` and `all`.
+func resourceBlocks(m obj) []obj {
 	var blocks []obj
 	if res, ok := m["resources"].(obj); ok {
 		blocks = append(blocks, res)
@@ -196,6 +197,15 @@ func (t *translator) match(m, exclude obj) *Match {
 				blocks = append(blocks, res)
 			}
 		}
+	}
+	return blocks
+}
+
+func (t *translator) match(m, exclude obj) *Match {
+	out := &Match{}
+	blocks := resourceBlocks(m)
+	if len(m) > 0 && len(blocks) == 0 {
+		t.note("match selects by something other than resources (e.g. subjects or roles), which baseguard does not translate: the rule applies to every pod-bearing kind")
 	}
 	kinds := map[string]bool{}
 	for _, res := range blocks {
@@ -254,16 +264,9 @@ func (t *translator) exclude(ex obj, out *Match) {
 	if len(ex) == 0 {
 		return
 	}
-	var blocks []obj
-	if res, ok := ex["resources"].(obj); ok {
-		blocks = append(blocks, res)
-	}
-	for _, k := range []string{"any", "all"} {
-		for _, b := range asList(ex[k]) {
-			if res, ok := asObj(b)["resources"].(obj); ok {
-				blocks = append(blocks, res)
-			}
-		}
+	blocks := resourceBlocks(ex)
+	if len(blocks) == 0 {
+		t.note("exclude filters other than namespaces are not translated: the rule applies more widely than in Kyverno")
 	}
 	for _, res := range blocks {
 		ns := strList(res["namespaces"])

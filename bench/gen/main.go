@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"strings"
+
+	"github.com/baseguard/baseguard/subject"
 )
 
 var images = []string{
@@ -24,18 +26,6 @@ var images = []string{
 	"docker.io/library/ubuntu:18.04",
 	"quay.io/team/app:1.4@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 	"ghcr.io/org/tool:v2",
-}
-
-var layouts = map[string][]string{
-	"Pod":                   {"spec"},
-	"PodTemplate":           {"template", "spec"},
-	"Deployment":            {"spec", "template", "spec"},
-	"ReplicaSet":            {"spec", "template", "spec"},
-	"StatefulSet":           {"spec", "template", "spec"},
-	"DaemonSet":             {"spec", "template", "spec"},
-	"Job":                   {"spec", "template", "spec"},
-	"ReplicationController": {"spec", "template", "spec"},
-	"CronJob":               {"spec", "jobTemplate", "spec", "template", "spec"},
 }
 
 var kinds = []string{"Pod", "Deployment", "Deployment", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "ReplicationController", "PodTemplate", "Service", "ConfigMap"}
@@ -53,7 +43,7 @@ func main() {
 		if r.IntN(5) == 0 {
 			fmt.Fprintf(w, "  labels:\n    security.enforce: \"high\"\n    app: res-%d\n", i)
 		}
-		path, ok := layouts[kind]
+		path, ok := subject.PodKinds[kind]
 		if !ok {
 			fmt.Fprintf(w, "data:\n  key: value-%d\n", i)
 			continue
