@@ -92,17 +92,23 @@ func (cr *compiledRule) check(l lineage.Lineage, now time.Time) verdict {
 			return verdict{failed, fmt.Sprintf("%s matches denied pattern %q", describeEntry(e), p)}
 		}
 	}
+	// A lineage whose resolution failed part-way may hide a denied or an
+	// allowed base: what it shows cannot pass a deny or fail an allow.
+	partial := l.Err != nil
 	if len(r.Allow) > 0 && !anyMatch(r.Allow, entries) {
-		if len(entries) == 0 {
+		switch {
+		case partial:
+			return verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}
+		case len(entries) == 0:
 			return verdict{failed, "it has no base image (FROM scratch), and the rule allows only " + patternList(r.Allow)}
 		}
 		return verdict{failed, fmt.Sprintf("%s matches none of the allowed patterns %s", describeEntries(entries), patternList(r.Allow))}
 	}
+	if partial && len(r.Deny) > 0 {
+		return verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}
+	}
 	if v := checkBases(r, l, now); v.outcome != passed {
 		return v
-	}
-	if l.Err != nil && (len(r.Allow) > 0 || len(r.Deny) > 0) && len(l.Entries) < 2 {
-		return verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}
 	}
 	return verdict{passed, ""}
 }
