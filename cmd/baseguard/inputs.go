@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,9 @@ import (
 // maxInputBytes bounds one input file: far above any real manifest or
 // Dockerfile, far below what would exhaust memory.
 const maxInputBytes = 64 << 20
+
+// readBufferSize is how much of an input is read at a time.
+const readBufferSize = 64 << 10
 
 // input is one file to check.
 type input struct {
@@ -83,7 +87,8 @@ func readInput(in input, stdin io.Reader, mopt subject.Options, dopt subject.Doc
 		defer f.Close()
 		r = f
 	}
-	r = &boundedReader{r: r, name: in.name, left: maxInputBytes}
+	// The YAML parser reads 512 bytes at a time: buffer the file.
+	r = bufio.NewReaderSize(&boundedReader{r: r, name: in.name, left: maxInputBytes}, readBufferSize)
 	if in.dockerfile {
 		s, err := subject.ReadDockerfile(in.name, r, dopt)
 		if err != nil {
