@@ -46,12 +46,25 @@ type Options struct {
 	// OnNamespace, when set, is called with the name and labels of every
 	// Namespace object read, so namespace selectors can be decided.
 	OnNamespace func(name string, labels map[string]string)
+	// Workers is how many documents are parsed at once. Callbacks are
+	// still made in document order, on the caller's goroutine. 0 or 1
+	// parses one document after another.
+	Workers int
 }
 
 // ReadManifests reads every document of a YAML or JSON stream and calls fn
 // for each pod-bearing resource with its subjects. It stops at the first
 // malformed document with an *Error naming file and line.
 func ReadManifests(file string, r io.Reader, opt Options, fn func(*Resource, []Subject) error) error {
+	if opt.Workers > 1 {
+		return readParallel(file, r, opt, fn)
+	}
+	return readDocuments(file, r, 0, opt, fn)
+}
+
+// readDocuments parses documents one after another; line numbers are
+// shifted by offset (the line the input starts on, less one).
+func readDocuments(file string, r io.Reader, offset int, opt Options, fn func(*Resource, []Subject) error) error {
 	dec := yaml.NewDecoder(r)
 	for {
 		var doc yaml.Node
@@ -61,14 +74,29 @@ func ReadManifests(file string, r io.Reader, opt Options, fn func(*Resource, []S
 		}
 		if err != nil {
 			line := yamlErrorLine(err)
-			return &Error{File: file, Line: line, Msg: "reading YAML: " + strings.TrimPrefix(err.Error(), fmt.Sprintf("yaml: line %d: ", line))}
+			msg := "reading YAML: " + strings.TrimPrefix(err.Error(), fmt.Sprintf("yaml: line %d: ", line))
+			if line > 0 {
+				line += offset
+			}
+			return &Error{File: file, Line: line, Msg: msg}
 		}
 		if len(doc.Content) == 0 {
 			continue
 		}
+		if offset > 0 {
+			shiftLines(&doc, offset)
+		}
 		if err := readObject(file, doc.Content[0], opt, 0, fn); err != nil {
 			return err
 		}
+	}
+}
+
+// shiftLines moves a node tree's line numbers down by offset.
+func shiftLines(n *yaml.Node, offset int) {
+	n.Line += offset
+	for _, c := range n.Content {
+		shiftLines(c, offset)
 	}
 }
 

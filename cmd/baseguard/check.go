@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/baseguard/baseguard/lineage"
@@ -182,7 +183,7 @@ func (o *checkOptions) readSubjects(stdin io.Reader, notice io.Writer, args []st
 	if err != nil {
 		return err
 	}
-	mopt := subject.Options{DefaultNamespace: o.namespace}
+	mopt := subject.Options{DefaultNamespace: o.namespace, Workers: runtime.GOMAXPROCS(0)}
 	if namespaces != nil {
 		mopt.OnNamespace = func(name string, l map[string]string) { namespaces[name] = l }
 	}
