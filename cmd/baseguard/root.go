@@ -33,6 +33,8 @@ Installed as kubectl-baseguard it also works as "kubectl baseguard".`,
 		newCheckCmd(),
 		newInspectCmd(),
 		newPolicyCmd(),
+		newServeCmd(),
+		newCertsCmd(),
 	)
 	return root
 }

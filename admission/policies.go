@@ -1,0 +1,171 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/baseguard/baseguard/policy"
+)
+
+// policyStore holds the policy set in force and swaps it atomically when
+// the policy files change. A request uses the set it loaded at its start;
+// a set that fails to load leaves the previous one in force.
+type policyStore struct {
+	paths []string
+	set   atomic.Pointer[policy.Set]
+	// seen is the content of the files last tried, loaded or not, so a bad
+	// file is reported once, not at every check.
+	seen []policy.File
+}
+
+func newPolicyStore(paths []string) (*policyStore, error) {
+	s := &policyStore{paths: paths}
+	if len(paths) == 0 {
+		set, err := policy.NewSet(policy.Builtin())
+		if err != nil {
+			return nil, fmt.Errorf("compiling the built-in policy: %w", err)
+		}
+		s.set.Store(set)
+		return s, nil
+	}
+	files, err := readPolicyFiles(paths)
+	if err != nil {
+		return nil, err
+	}
+	set, err := compile(files)
+	if err != nil {
+		return nil, err
+	}
+	s.seen = files
+	s.set.Store(set)
+	return s, nil
+}
+
+// Set returns the policy set in force.
+func (s *policyStore) Set() *policy.Set { return s.set.Load() }
+
+// reload re-reads the files and swaps in the new set if they changed and
+// load. It reports whether a new set is in force.
+func (s *policyStore) reload() (bool, error) {
+	if len(s.paths) == 0 {
+		return false, nil
+	}
+	files, err := readPolicyFiles(s.paths)
+	if err != nil {
+		return false, err
+	}
+	if sameFiles(files, s.seen) {
+		return false, nil
+	}
+	s.seen = files
+	set, err := compile(files)
+	if err != nil {
+		return false, err
+	}
+	s.set.Store(set)
+	return true, nil
+}
+
+// watch reloads every interval until ctx ends.
+func (s *policyStore) watch(ctx context.Context, interval time.Duration, log *slog.Logger, m *metrics) {
+	if len(s.paths) == 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		switch changed, err := s.reload(); {
+		case err != nil:
+			m.reloads.WithLabelValues("policy", "error").Inc()
+			log.Error("policy files changed but do not load; the previous policies stay in force", "paths", s.paths, "error", err)
+		case changed:
+			m.reloads.WithLabelValues("policy", "success").Inc()
+			log.Info("policies reloaded", "paths", s.paths, "policies", policyNames(s.Set()))
+		}
+	}
+}
+
+func compile(files []policy.File) (*policy.Set, error) {
+	ps, err := policy.Load(files...)
+	if err != nil {
+		return nil, err
+	}
+	return policy.NewSet(ps)
+}
+
+// readPolicyFiles reads the files named, and the policy files directly in
+// the directories named. Dot-files are skipped: a ConfigMap volume keeps
+// its previous versions in `..<timestamp>` directories.
+func readPolicyFiles(paths []string) ([]policy.File, error) {
+	var files []policy.File
+	for _, p := range paths {
+		names, err := policyFileNames(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				return nil, fmt.Errorf("reading policy: %w", err)
+			}
+			files = append(files, policy.File{Name: name, Data: data})
+		}
+	}
+	return files, nil
+}
+
+func policyFileNames(p string) ([]string, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	if !info.IsDir() {
+		return []string{p}, nil
+	}
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy directory: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if strings.HasPrefix(e.Name(), ".") || (ext != ".yaml" && ext != ".yml" && ext != ".json") {
+			continue
+		}
+		name := filepath.Join(p, e.Name())
+		if info, err := os.Stat(name); err == nil && !info.IsDir() {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("reading policy directory %s: no .yaml, .yml or .json files", p)
+	}
+	return names, nil
+}
+
+func sameFiles(a, b []policy.File) bool {
+	return slices.EqualFunc(a, b, func(x, y policy.File) bool {
+		return x.Name == y.Name && bytes.Equal(x.Data, y.Data)
+	})
+}
+
+func policyNames(set *policy.Set) []string {
+	var names []string
+	for _, p := range set.Policies() {
+		names = append(names, p.Metadata.Name)
+	}
+	return names
+}

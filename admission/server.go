@@ -1,0 +1,190 @@
+package admission
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Paths served.
+const (
+	PathValidate = "/validate"
+	PathHealthz  = "/healthz"
+	PathReadyz   = "/readyz"
+	PathMetrics  = "/metrics"
+)
+
+// HTTP server limits: a review arrives in one request well within the
+// webhook timeout, so slow or idle clients are cut off early.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 15 * time.Second
+	idleTimeout       = 90 * time.Second // as kube-apiserver's own idle connection timeout
+	maxHeaderBytes    = 64 << 10
+)
+
+// Server is the admission webhook: /validate, health, readiness and
+// metrics over HTTPS.
+type Server struct {
+	opts    Options
+	handler *Handler
+	metrics *metrics
+	mux     *http.ServeMux
+	cert    *certificate // nil until a certificate is configured
+	ready   atomic.Bool
+}
+
+// NewServer loads the policies (and the certificate, when configured) and
+// returns a server ready to Run. It fails when either does not load.
+func NewServer(opts Options) (*Server, error) {
+	opts = opts.withDefaults()
+	policies, err := newPolicyStore(opts.PolicyPaths)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, metrics: newMetrics(opts.Registry)}
+	if opts.CertFile != "" || opts.KeyFile != "" {
+		if s.cert, err = loadCertificate(opts.CertFile, opts.KeyFile); err != nil {
+			return nil, err
+		}
+	}
+	s.handler = &Handler{
+		policies:   policies,
+		resolver:   opts.Resolver,
+		namespaces: opts.Namespaces,
+		budget:     opts.ResolveBudget,
+		now:        opts.Now,
+		metrics:    s.metrics,
+		log:        opts.Logger,
+	}
+	s.mux = http.NewServeMux()
+	s.mux.Handle(PathValidate, s.instrument(s.handler))
+	s.mux.HandleFunc(PathHealthz, func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	s.mux.HandleFunc(PathReadyz, s.readyz)
+	s.mux.Handle(PathMetrics, promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry}))
+	return s, nil
+}
+
+// Handler returns the server's routes, for tests and for embedding.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Run listens on Options.Addr and serves until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves HTTPS on ln until ctx ends, then shuts down gracefully:
+// readiness fails at once, in-flight requests finish (within
+// Options.ShutdownTimeout). It reloads changed certificate and policy files
+// while it serves. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.cert == nil {
+		ln.Close()
+		return errors.New("serving: no certificate: set CertFile and KeyFile")
+	}
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go s.cert.watch(watchCtx, s.opts.ReloadInterval, s.opts.Logger, s.metrics)
+	go s.handler.policies.watch(watchCtx, s.opts.ReloadInterval, s.opts.Logger, s.metrics)
+
+	srv := &http.Server{
+		Handler:           s.mux,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.cert.GetCertificate},
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		// TLS handshake failures (probes, scanners) are noise at info level.
+		ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	s.ready.Store(true)
+	s.opts.Logger.Info("serving admission reviews", "addr", ln.Addr().String(), "policies", policyNames(s.handler.policies.Set()))
+
+	select {
+	case err := <-errc:
+		s.ready.Store(false)
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	s.opts.Logger.Info("shutting down", "timeout", s.opts.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "not serving", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ok\n"))
+}
+
+// instrument counts and times requests, and turns a panic into a 500 that
+// is counted and logged: one request never takes the server down.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		s.metrics.inFlight.Inc()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		defer func() {
+			s.metrics.inFlight.Dec()
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.metrics.panics.Inc()
+				s.opts.Logger.Error("panic answering an admission request", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if !rec.wrote {
+					http.Error(rec, "internal error: the request could not be judged", http.StatusInternalServerError)
+				}
+			}
+			s.metrics.latency.WithLabelValues(strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// statusRecorder remembers the status code written.
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.code, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/baseguard/baseguard/admission"
+	"github.com/baseguard/baseguard/imageref"
+	"github.com/baseguard/baseguard/lineage"
+	"github.com/baseguard/baseguard/lineage/registry"
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+type serveOptions struct {
+	policies       []string
+	listen         string
+	certFile       string
+	keyFile        string
+	kubeconfig     string
+	noNamespaces   bool
+	resolve        bool
+	resolveBudget  time.Duration
+	reloadInterval time.Duration
+	logLevel       string
+	logFormat      string
+}
+
+func newServeCmd() *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the validating admission webhook",
+		Long: `Serve AdmissionReview v1 requests over HTTPS on /validate, with /healthz,
+/readyz and Prometheus /metrics beside it.
+
+CREATE and UPDATE of every pod-bearing kind and the pods/ephemeralcontainers
+subresource are judged; an UPDATE judges only containers it adds or whose
+image it changes. Enforced rules deny with one message naming every failing
+container; audit and warn rules answer with warnings.
+
+The certificate, key and policy files are re-read when they change; files
+that do not load leave the previous ones in force. Namespace labels (for
+namespaceSelector) are watched when a cluster is reachable: in a pod through
+its service account, elsewhere with --kubeconfig. SIGINT and SIGTERM shut
+the server down gracefully.`,
+		Example: `  # Certificates for a local test, then serve the built-in policy
+  baseguard certs --dir certs --dns-name 127.0.0.1
+  baseguard serve --tls-cert-file certs/tls.crt --tls-private-key-file certs/tls.key
+
+  # In a cluster (what the Helm chart runs)
+  baseguard serve --listen :8443 --policy /etc/baseguard/policy \
+    --tls-cert-file /etc/baseguard/tls/tls.crt --tls-private-key-file /etc/baseguard/tls/tls.key`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.policies, "policy", "p", nil, "policy file or directory (repeatable; reloaded on change); default: the built-in policy")
+	f.StringVar(&o.listen, "listen", admission.DefaultAddr, "address to serve HTTPS on")
+	f.StringVar(&o.certFile, "tls-cert-file", "", "serving certificate, PEM, with its chain (reloaded on change)")
+	f.StringVar(&o.keyFile, "tls-private-key-file", "", "serving certificate's private key, PEM (reloaded on change)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for reading namespace labels (default: in-cluster config when in a pod)")
+	f.BoolVar(&o.resolve, "resolve", false, "resolve lineages from registries (anonymous or Docker-config credentials; pods' pull secrets are not used yet); default: the image as written")
+	f.BoolVar(&o.noNamespaces, "no-namespace-labels", false, "do not read namespace labels (rules with namespaceSelector are skipped)")
+	f.DurationVar(&o.resolveBudget, "resolve-budget", admission.DefaultResolveBudget, "time lineage resolution may take per request (lowered to 60% of the request's timeout)")
+	f.DurationVar(&o.reloadInterval, "reload-interval", admission.DefaultReloadInterval, "how often certificate and policy files are checked for changes")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every decision), info (denials, warnings), warn or error")
+	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
+	cmd.MarkFlagRequired("tls-cert-file")
+	cmd.MarkFlagRequired("tls-private-key-file")
+	return cmd
+}
+
+func runServe(ctx context.Context, o *serveOptions) error {
+	log, err := newLogger(o.logLevel, o.logFormat)
+	if err != nil {
+		return err
+	}
+	namespaces, err := o.namespaceLabeler(ctx, log)
+	if err != nil {
+		return err
+	}
+	resolver, err := o.resolver()
+	if err != nil {
+		return err
+	}
+	srv, err := admission.NewServer(admission.Options{
+		Resolver:       resolver,
+		Addr:           o.listen,
+		CertFile:       o.certFile,
+		KeyFile:        o.keyFile,
+		PolicyPaths:    o.policies,
+		Namespaces:     namespaces,
+		ResolveBudget:  o.resolveBudget,
+		ReloadInterval: o.reloadInterval,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+// resolver is the registry client behind --resolve, nil (offline)
+// without it.
+func (o *serveOptions) resolver() (admission.Resolver, error) {
+	if !o.resolve {
+		return nil, nil
+	}
+	c, err := registry.New(registry.WithUserAgent("baseguard/"+version), registry.WithTimeout(o.resolveBudget))
+	if err != nil {
+		return nil, fmt.Errorf("making the registry client: %w", err)
+	}
+	return admission.ResolverFunc(func(ctx context.Context, ref imageref.Ref, _ admission.Credentials) lineage.Lineage {
+		return c.Lineage(ctx, ref)
+	}), nil
+}
+
+// namespaceLabeler watches namespaces through --kubeconfig, or the
+// in-cluster config in a pod; without either, labels are unknown.
+func (o *serveOptions) namespaceLabeler(ctx context.Context, log *slog.Logger) (admission.NamespaceLabeler, error) {
+	if o.noNamespaces {
+		return nil, nil
+	}
+	var cfg *rest.Config
+	var err error
+	switch {
+	case o.kubeconfig != "":
+		if cfg, err = clientcmd.BuildConfigFromFlags("", o.kubeconfig); err != nil {
+			return nil, fmt.Errorf("reading --kubeconfig: %w", err)
+		}
+	case os.Getenv("KUBERNETES_SERVICE_HOST") != "":
+		if cfg, err = rest.InClusterConfig(); err != nil {
+			return nil, fmt.Errorf("reading the in-cluster config: %w", err)
+		}
+	default:
+		log.Warn("no cluster configured: namespace labels are unknown and rules selecting namespaces by label are skipped")
+		return nil, nil
+	}
+	cfg.UserAgent = "baseguard/" + version
+	return admission.WatchNamespaces(ctx, cfg)
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", format)
+}
