@@ -9,6 +9,7 @@ import (
 
 	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/policy"
+	"github.com/baseguard/baseguard/subject"
 )
 
 // JSONResult is one result in the JSON contract of `baseguard check -o json`:
@@ -91,6 +92,9 @@ type jsonWriter struct {
 	enc   *json.Encoder
 	tally Tally
 	n     int
+	// tail is the encoded shared half of tailOf's results.
+	tail   []byte
+	tailOf *subject.Subject
 }
 
 // NewJSON returns a Writer of the JSON contract. It writes one result per
@@ -102,29 +106,75 @@ func NewJSON(w io.Writer) Writer {
 	return j
 }
 
+// jsonHead and jsonTail are the two halves of a JSONResult, in its field
+// order: what differs from rule to rule, and what all the results of one
+// subject share (encoded once per subject).
+type jsonHead struct {
+	Policy  string        `json:"policy"`
+	Rule    string        `json:"rule"`
+	Result  policy.Status `json:"result"`
+	Message string        `json:"message"`
+	Action  policy.Action `json:"action"`
+}
+
+type jsonTail struct {
+	Resource  JSONResource   `json:"resource"`
+	Container string         `json:"container"`
+	Image     string         `json:"image"`
+	Lineage   []LineageEntry `json:"lineage"`
+}
+
 func (j *jsonWriter) Write(results []policy.Result) error {
 	j.tally.Add(results)
+	j.tailOf = nil // shared halves are reused within one batch only
 	for i := range results {
+		r := &results[i]
 		sep := ",\n  "
 		if j.n == 0 {
 			sep = "{\"results\": [\n  "
 		}
 		j.n++
-		if err := j.encode(sep, NewJSONResult(&results[i])); err != nil {
+		if r.Subject != j.tailOf {
+			if err := j.encodeTail(r); err != nil {
+				return err
+			}
+		}
+		head := jsonHead{Policy: r.Policy.Metadata.Name, Rule: r.Rule.Name, Result: r.Status, Message: r.Message, Action: r.Action}
+		if err := j.encode(sep, head); err != nil {
 			return err
 		}
+		j.w.Write(j.tail)
 	}
 	return nil
 }
 
-// encode writes sep and v's compact JSON without its trailing newline.
+// encodeTail encodes the fields a subject's results share, as `,"resource":
+// ...}`, ready to follow a head without its closing brace.
+func (j *jsonWriter) encodeTail(r *policy.Result) error {
+	full := NewJSONResult(r)
+	j.buf.Reset()
+	if err := j.enc.Encode(jsonTail{Resource: full.Resource, Container: full.Container, Image: full.Image, Lineage: full.Lineage}); err != nil {
+		return fmt.Errorf("writing JSON: %w", err)
+	}
+	tail := bytes.TrimSuffix(j.buf.Bytes(), []byte("\n"))
+	j.tail = append(append(j.tail[:0], ','), tail[1:]...)
+	j.tailOf = r.Subject
+	return nil
+}
+
+// encode writes sep and v's compact JSON without its trailing newline,
+// and without its closing brace when a tail follows.
 func (j *jsonWriter) encode(sep string, v any) error {
 	j.buf.Reset()
 	if err := j.enc.Encode(v); err != nil {
 		return fmt.Errorf("writing JSON: %w", err)
 	}
+	b := bytes.TrimSuffix(j.buf.Bytes(), []byte("\n"))
+	if _, ok := v.(jsonHead); ok {
+		b = b[:len(b)-1]
+	}
 	j.w.WriteString(sep)
-	_, err := j.w.Write(bytes.TrimSuffix(j.buf.Bytes(), []byte("\n")))
+	_, err := j.w.Write(b)
 	return err
 }
 
