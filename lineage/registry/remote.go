@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -82,8 +83,20 @@ func NewRemote(c RemoteConfig) (Fetcher, error) {
 	return &remoteFetcher{puller: p}, nil
 }
 
+// unlessOthersCancelled calls f again when it failed with a cancellation
+// that was not its own: the Puller shares one authentication handshake per
+// repository between concurrent callers, and a caller that gives up
+// mid-handshake fails the others waiting on it.
+func unlessOthersCancelled[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	v, err := f()
+	if err != nil && errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		return f()
+	}
+	return v, err
+}
+
 func (r *remoteFetcher) Head(ctx context.Context, ref name.Reference) (v1.Descriptor, error) {
-	d, err := r.puller.Head(ctx, ref)
+	d, err := unlessOthersCancelled(ctx, func() (*v1.Descriptor, error) { return r.puller.Head(ctx, ref) })
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("looking up %s: %w", ref, classify(err))
 	}
@@ -91,7 +104,7 @@ func (r *remoteFetcher) Head(ctx context.Context, ref name.Reference) (v1.Descri
 }
 
 func (r *remoteFetcher) Manifest(ctx context.Context, ref name.Reference) (*Manifest, error) {
-	d, err := r.puller.Get(ctx, ref)
+	d, err := unlessOthersCancelled(ctx, func() (*remote.Descriptor, error) { return r.puller.Get(ctx, ref) })
 	if err != nil {
 		return nil, fmt.Errorf("fetching manifest %s: %w", ref, classify(err))
 	}
@@ -102,7 +115,7 @@ func (r *remoteFetcher) Manifest(ctx context.Context, ref name.Reference) (*Mani
 }
 
 func (r *remoteFetcher) Blob(ctx context.Context, ref name.Digest, limit int64) ([]byte, error) {
-	l, err := r.puller.Layer(ctx, ref)
+	l, err := unlessOthersCancelled(ctx, func() (v1.Layer, error) { return r.puller.Layer(ctx, ref) })
 	if err != nil {
 		return nil, fmt.Errorf("fetching blob %s: %w", ref, classify(err))
 	}
