@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/baseguard/baseguard/lineage"
+	"github.com/baseguard/baseguard/lineage/registry"
 	"github.com/baseguard/baseguard/policy"
 	"github.com/baseguard/baseguard/report"
 	"github.com/baseguard/baseguard/subject"
@@ -75,7 +76,7 @@ could not be checked (bad policy, unreadable or invalid input).`,
 	f.StringArrayVar(&o.buildArgs, "build-arg", nil, "Dockerfile build argument KEY=VALUE (repeatable)")
 	f.StringArrayVar(&o.labels, "label", nil, "label KEY=VALUE that rules see on Dockerfiles (repeatable)")
 	f.StringVar(&o.target, "target", "", "Dockerfile stage to check (default: the last)")
-	f.StringVar(&o.platform, "platform", "", "target platform for Dockerfiles' $TARGETPLATFORM (default linux/amd64)")
+	f.StringVar(&o.platform, "platform", "", "platform os/arch[/variant]: Dockerfiles' $TARGETPLATFORM, and with --resolve the platform resolved (default linux/amd64, else an image's first)")
 	f.StringVar(&o.now, "now", "", "evaluate exceptions as of this RFC 3339 time (default: now)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list passing results too (text output)")
 	f.StringVar(&o.color, "color", "auto", "colour text output: auto, always or never")
@@ -156,7 +157,11 @@ func (o *checkOptions) judgeAll(cmd *cobra.Command, set *policy.Set, args []stri
 		if err != nil {
 			return err
 		}
-		lin = resolveAll(cmd.Context(), c, subs)
+		var opts []registry.ResolveOption
+		if o.platform != "" {
+			opts = append(opts, registry.ForPlatform(o.platform))
+		}
+		lin = resolveAll(cmd.Context(), c, subs, opts...)
 	}
 	for _, s := range subs {
 		if err := judge(s, lin.of(s)); err != nil {

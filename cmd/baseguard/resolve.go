@@ -90,7 +90,7 @@ func (c offlineLineages) of(s *subject.Subject) lineage.Lineage {
 // resolveAll looks up every distinct image of the subjects once, a few at a
 // time, and returns their lineages. Registry calls grow with distinct
 // images, not with subjects.
-func resolveAll(ctx context.Context, c *registry.Client, subs []*subject.Subject) offlineLineages {
+func resolveAll(ctx context.Context, c *registry.Client, subs []*subject.Subject, opts ...registry.ResolveOption) offlineLineages {
 	out := offlineLineages{}
 	var todo []imageref.Ref
 	for _, s := range subs {
@@ -113,7 +113,7 @@ func resolveAll(ctx context.Context, c *registry.Client, subs []*subject.Subject
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			l := c.Lineage(ctx, ref)
+			l := c.Lineage(ctx, ref, opts...)
 			mu.Lock()
 			out[ref.Written] = l
 			mu.Unlock()

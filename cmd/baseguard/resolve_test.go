@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -190,4 +191,57 @@ func TestCheckResolveDockerfile(t *testing.T) {
 		return
 	}
 	t.Errorf("no result for block-deprecated-base-images in %s", out)
+}
+
+// TestCheckResolveKyvernoSamples: the second seed document's policies,
+// require-base-image and allowed-base-images with the allow list in a
+// ConfigMap, judge the bases found in the registry.
+func TestCheckResolveKyvernoSamples(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	reg := newTestRegistry(t)
+	approved, _ := random.Image(1024, 2)
+	other, _ := random.Image(1024, 2)
+	approvedD := reg.push(t, "base/distroless:nonroot", approved)
+	otherD := reg.push(t, "base/busybox:1", other)
+	reg.push(t, "apps/ko:1", child(t, approved, reg.host+"/base/distroless:nonroot", approvedD))
+	reg.push(t, "apps/other:1", child(t, other, reg.host+"/base/busybox:1", otherD))
+	bare, _ := random.Image(1024, 3)
+	reg.push(t, "apps/bare:1", bare)
+
+	dir := t.TempDir()
+	configMap := filepath.Join(dir, "baseimages.yaml")
+	os.WriteFile(configMap, []byte(fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: baseimages, namespace: platform}\ndata:\n  allowedbaseimages: '[\"%s/base/distroless:nonroot\"]'\n", reg.host)), 0o644)
+	var pods strings.Builder
+	for _, app := range []string{"ko", "other", "bare"} {
+		fmt.Fprintf(&pods, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  containers: [{name: app, image: %s/apps/%s:1}]\n", app, reg.host, app)
+	}
+	manifests := filepath.Join(dir, "pods.yaml")
+	os.WriteFile(manifests, []byte(pods.String()), 0o644)
+
+	out, errOut, code := run(t, "", "check", "--resolve", "-o", "json",
+		"-p", "examples/policies/require-base-image.yaml", "-p", "examples/policies/allowed-base-images.yaml", "-p", configMap, manifests)
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d; stderr %s", code, exitFailed, errOut)
+	}
+	var doc struct {
+		Results []struct {
+			Policy, Result string
+			Resource       struct{ Name string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range doc.Results {
+		got[r.Resource.Name+"/"+r.Policy] = r.Result
+	}
+	want := map[string]string{
+		"ko/require-base-image": "pass", "ko/allowed-base-images": "pass",
+		"other/require-base-image": "pass", "other/allowed-base-images": "fail",
+		"bare/require-base-image": "fail", "bare/allowed-base-images": "fail",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
 }

@@ -10,16 +10,20 @@ import (
 )
 
 // Lineage resolves ref and returns the lineage of its primary platform
-// (linux/amd64 when present, else the first), with Resolved set. When the
-// image itself cannot be resolved, the lineage is the reference alone with
-// Err set; a failure further down keeps what was found, with Err set.
-func (c *Client) Lineage(ctx context.Context, ref imageref.Ref) lineage.Lineage {
-	return LineageOf(ctx, c, ref)
+// (linux/amd64 when present, else the first), or of the platform ForPlatform
+// names, with Resolved set. When the image itself cannot be resolved, the
+// lineage is the reference alone with Err set; a failure further down keeps
+// what was found, with Err set.
+func (c *Client) Lineage(ctx context.Context, ref imageref.Ref, opts ...ResolveOption) lineage.Lineage {
+	return LineageOf(ctx, c, ref, opts...)
 }
 
 // LineageOf is Client.Lineage for any Resolver.
-func LineageOf(ctx context.Context, r Resolver, ref imageref.Ref) lineage.Lineage {
-	res, err := r.Resolve(ctx, ref, OnlyPrimary())
+func LineageOf(ctx context.Context, r Resolver, ref imageref.Ref, opts ...ResolveOption) lineage.Lineage {
+	if len(opts) == 0 {
+		opts = []ResolveOption{OnlyPrimary()}
+	}
+	res, err := r.Resolve(ctx, ref, opts...)
 	if err != nil {
 		l := lineage.Of(ref, lineage.SourceReference)
 		l.Err = err
