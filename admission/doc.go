@@ -30,6 +30,14 @@
 // request is dropped and each is judged by one consistent set. Files that
 // do not load leave the previous certificate or policies in force, and the
 // failure is logged and counted. Namespace labels come from a
-// NamespaceLabeler (WatchNamespaces caches them from a watch). Nothing else
+// NamespaceLabeler (WatchNamespaces caches them from a watch).
+//
+// A Resolver is given the pod's Credentials: its namespace, service account
+// and imagePullSecrets. PullSecrets makes the resolver that uses them as
+// the kubelet would: it keeps one resolver, with caches of its own, per
+// credential set (at most DefaultPullSecretResolvers, least recently used
+// dropped first), so facts fetched with one set's credentials never answer
+// a request with another's; sets without pull secrets share one default
+// resolver. Secrets are read again every DefaultPullSecretTTL. Nothing else
 // is cached here: decisions never are.
 package admission

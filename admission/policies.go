@@ -169,3 +169,14 @@ func policyNames(set *policy.Set) []string {
 	}
 	return names
 }
+
+// LoadPolicies loads the policy set a server given paths starts with (the
+// built-in policy when paths is empty), for what must be set up before it
+// starts, such as the resolver's catalog of known bases.
+func LoadPolicies(paths []string) (*policy.Set, error) {
+	s, err := newPolicyStore(paths)
+	if err != nil {
+		return nil, err
+	}
+	return s.Set(), nil
+}

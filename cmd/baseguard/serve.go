@@ -8,9 +8,6 @@ import (
 	"time"
 
 	"github.com/baseguard/baseguard/admission"
-	"github.com/baseguard/baseguard/imageref"
-	"github.com/baseguard/baseguard/lineage"
-	"github.com/baseguard/baseguard/lineage/registry"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -24,6 +21,7 @@ type serveOptions struct {
 	kubeconfig     string
 	noNamespaces   bool
 	resolve        bool
+	pullSecrets    bool
 	resolveBudget  time.Duration
 	reloadInterval time.Duration
 	logLevel       string
@@ -46,11 +44,23 @@ container; audit and warn rules answer with warnings.
 The certificate, key and policy files are re-read when they change; files
 that do not load leave the previous ones in force. Namespace labels (for
 namespaceSelector) are watched when a cluster is reachable: in a pod through
-its service account, elsewhere with --kubeconfig. SIGINT and SIGTERM shut
-the server down gracefully.`,
+its service account, elsewhere with --kubeconfig.
+
+With --resolve, lineages are looked up in registries, and the catalog of
+known bases is the policies' at start-up (restart to change it). With
+--pull-secrets too, a pod's images are looked up with its imagePullSecrets
+and its service account's, as the kubelet pulls them, then with Docker's
+credentials; each credential set has a registry client and caches of its
+own, and its secrets are read again every minute.
+
+SIGINT and SIGTERM shut the server down gracefully.`,
 		Example: `  # Certificates for a local test, then serve the built-in policy
   baseguard certs --dir certs --dns-name 127.0.0.1
   baseguard serve --tls-cert-file certs/tls.crt --tls-private-key-file certs/tls.key
+
+  # Resolve bases from registries with pods' pull secrets, outside a cluster
+  baseguard serve --resolve --pull-secrets --kubeconfig ~/.kube/config \
+    --tls-cert-file certs/tls.crt --tls-private-key-file certs/tls.key
 
   # In a cluster (what the Helm chart runs)
   baseguard serve --listen :8443 --policy /etc/baseguard/policy \
@@ -65,8 +75,9 @@ the server down gracefully.`,
 	f.StringVar(&o.listen, "listen", admission.DefaultAddr, "address to serve HTTPS on")
 	f.StringVar(&o.certFile, "tls-cert-file", "", "serving certificate, PEM, with its chain (reloaded on change)")
 	f.StringVar(&o.keyFile, "tls-private-key-file", "", "serving certificate's private key, PEM (reloaded on change)")
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for reading namespace labels (default: in-cluster config when in a pod)")
-	f.BoolVar(&o.resolve, "resolve", false, "resolve lineages from registries (anonymous or Docker-config credentials; pods' pull secrets are not used yet); default: the image as written")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for reading namespace labels and pull secrets (default: in-cluster config when in a pod)")
+	f.BoolVar(&o.resolve, "resolve", false, "resolve lineages from registries (anonymous or Docker-config credentials; see --pull-secrets); default: the image as written")
+	f.BoolVar(&o.pullSecrets, "pull-secrets", false, "with --resolve, also authenticate with pods' imagePullSecrets and their service accounts' (RBAC: get secrets and serviceaccounts)")
 	f.BoolVar(&o.noNamespaces, "no-namespace-labels", false, "do not read namespace labels (rules with namespaceSelector are skipped)")
 	f.DurationVar(&o.resolveBudget, "resolve-budget", admission.DefaultResolveBudget, "time lineage resolution may take per request (lowered to 60% of the request's timeout)")
 	f.DurationVar(&o.reloadInterval, "reload-interval", admission.DefaultReloadInterval, "how often certificate and policy files are checked for changes")
@@ -82,11 +93,19 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	namespaces, err := o.namespaceLabeler(ctx, log)
+	cfg, err := o.restConfig(log)
 	if err != nil {
 		return err
 	}
-	resolver, err := o.resolver()
+	namespaces, err := o.namespaceLabeler(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	kube, err := o.kubeClient(cfg)
+	if err != nil {
+		return err
+	}
+	resolver, err := o.resolver(log, kube)
 	if err != nil {
 		return err
 	}
@@ -107,25 +126,10 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	return srv.Run(ctx)
 }
 
-// resolver is the registry client behind --resolve, nil (offline)
-// without it.
-func (o *serveOptions) resolver() (admission.Resolver, error) {
-	if !o.resolve {
-		return nil, nil
-	}
-	c, err := registry.New(registry.WithUserAgent("baseguard/"+version), registry.WithTimeout(o.resolveBudget))
-	if err != nil {
-		return nil, fmt.Errorf("making the registry client: %w", err)
-	}
-	return admission.ResolverFunc(func(ctx context.Context, ref imageref.Ref, _ admission.Credentials) lineage.Lineage {
-		return c.Lineage(ctx, ref)
-	}), nil
-}
-
-// namespaceLabeler watches namespaces through --kubeconfig, or the
-// in-cluster config in a pod; without either, labels are unknown.
-func (o *serveOptions) namespaceLabeler(ctx context.Context, log *slog.Logger) (admission.NamespaceLabeler, error) {
-	if o.noNamespaces {
+// restConfig is --kubeconfig's cluster, or the in-cluster config in a pod;
+// nil without either, or when nothing needs a cluster.
+func (o *serveOptions) restConfig(log *slog.Logger) (*rest.Config, error) {
+	if o.noNamespaces && !(o.resolve && o.pullSecrets) {
 		return nil, nil
 	}
 	var cfg *rest.Config
@@ -140,10 +144,21 @@ func (o *serveOptions) namespaceLabeler(ctx context.Context, log *slog.Logger) (
 			return nil, fmt.Errorf("reading the in-cluster config: %w", err)
 		}
 	default:
-		log.Warn("no cluster configured: namespace labels are unknown and rules selecting namespaces by label are skipped")
+		if !o.noNamespaces {
+			log.Warn("no cluster configured: namespace labels are unknown and rules selecting namespaces by label are skipped")
+		}
 		return nil, nil
 	}
 	cfg.UserAgent = "baseguard/" + version
+	return cfg, nil
+}
+
+// namespaceLabeler watches namespaces in cfg's cluster; without one, or
+// with --no-namespace-labels, labels are unknown.
+func (o *serveOptions) namespaceLabeler(ctx context.Context, cfg *rest.Config) (admission.NamespaceLabeler, error) {
+	if o.noNamespaces || cfg == nil {
+		return nil, nil
+	}
 	return admission.WatchNamespaces(ctx, cfg)
 }
 

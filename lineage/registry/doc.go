@@ -41,8 +41,9 @@
 //     baseguard under os.UserCacheDir): manifests and blobs by digest,
 //     checked against their digest when read, and tag resolutions for
 //     DefaultTagTTL, so a re-run within that time makes no request.
-//   - NewRemote: one remote.Puller for the process, credentials from
-//     authn.DefaultKeychain (WithKeychain to change), retries with backoff
+//   - NewRemote: one remote.Puller per Client, credentials from
+//     authn.DefaultKeychain (WithKeychain to change; the webhook makes a
+//     Client per set of pull secrets, so caches never cross credentials), retries with backoff
 //     on 408, 429 and 5xx, and reads bounded by DefaultLimits (manifests
 //     4 MiB, configs 4 MiB, attestations 16 MiB), digests verified.
 //     WithOffline replaces it by Offline, which fails every miss with
