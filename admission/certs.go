@@ -63,14 +63,7 @@ func (c *certificate) reload() (bool, error) {
 
 // watch reloads every interval until ctx ends.
 func (c *certificate) watch(ctx context.Context, interval time.Duration, log *slog.Logger, m *metrics) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, func() {
 		switch changed, err := c.reload(); {
 		case err != nil:
 			m.reloads.WithLabelValues("certificate", "error").Inc()
@@ -79,6 +72,20 @@ func (c *certificate) watch(ctx context.Context, interval time.Duration, log *sl
 			m.reloads.WithLabelValues("certificate", "success").Inc()
 			leaf := c.pair.Load().Leaf
 			log.Info("certificate reloaded", "file", c.certFile, "serial", leaf.SerialNumber.String(), "notAfter", leaf.NotAfter)
+		}
+	})
+}
+
+// every calls f every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
 		}
 	}
 }

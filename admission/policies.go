@@ -79,14 +79,7 @@ func (s *policyStore) watch(ctx context.Context, interval time.Duration, log *sl
 	if len(s.paths) == 0 {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, func() {
 		switch changed, err := s.reload(); {
 		case err != nil:
 			m.reloads.WithLabelValues("policy", "error").Inc()
@@ -95,7 +88,7 @@ func (s *policyStore) watch(ctx context.Context, interval time.Duration, log *sl
 			m.reloads.WithLabelValues("policy", "success").Inc()
 			log.Info("policies reloaded", "paths", s.paths, "policies", policyNames(s.Set()))
 		}
-	}
+	})
 }
 
 func compile(files []policy.File) (*policy.Set, error) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -23,16 +24,29 @@ import (
 )
 
 // testRegistry is go-containerregistry's in-memory registry on loopback,
-// counting the requests it serves.
+// counting the requests it serves. With a user and password it is private:
+// requests without them are refused with 401 and not counted.
 type testRegistry struct {
-	host     string
-	requests atomic.Int64
+	host           string
+	user, password string
+	requests       atomic.Int64
 }
 
-func newTestRegistry(t *testing.T) *testRegistry {
-	r := &testRegistry{}
+func newTestRegistry(t *testing.T) *testRegistry { return startRegistry(t, "", "") }
+
+// newPrivateRegistry starts a registry behind HTTP basic auth.
+func newPrivateRegistry(t *testing.T) *testRegistry { return startRegistry(t, "puller", "s3cret") }
+
+func startRegistry(t *testing.T, user, password string) *testRegistry {
+	t.Helper()
+	r := &testRegistry{user: user, password: password}
 	h := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if u, p, _ := req.BasicAuth(); r.user != "" && (u != r.user || p != r.password) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
 		r.requests.Add(1)
 		h.ServeHTTP(w, req)
 	}))
@@ -41,14 +55,16 @@ func newTestRegistry(t *testing.T) *testRegistry {
 	return r
 }
 
+// push writes img to host/ref, with the registry's credentials if any.
 func (r *testRegistry) push(t *testing.T, ref string, img v1.Image) v1.Hash {
 	t.Helper()
 	tag, err := name.NewTag(r.host + "/" + ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
+	auth := authn.FromConfig(authn.AuthConfig{Username: r.user, Password: r.password})
+	if err := remote.Write(tag, img, remote.WithAuth(auth)); err != nil {
+		t.Fatalf("pushing %s: %v", tag, err)
 	}
 	d, _ := img.Digest()
 	return d

@@ -4,26 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/baseguard/baseguard/admission"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	ggcr "github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,72 +23,16 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 )
 
-// privateRegistry is ggcr's in-memory registry behind HTTP basic auth:
-// every request without the right user and password is refused with 401.
-type privateRegistry struct {
-	host           string
-	user, password string
-	authorized     atomic.Int32 // requests that passed
-}
-
-func newPrivateRegistry(t *testing.T) *privateRegistry {
-	t.Helper()
-	pr := &privateRegistry{user: "puller", password: "s3cret"}
-	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != pr.user || p != pr.password {
-			w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
-			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
-			return
-		}
-		pr.authorized.Add(1)
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	pr.host = strings.TrimPrefix(srv.URL, "http://")
-	return pr
-}
-
-// push writes img to host/repo with the registry's credentials.
-func (pr *privateRegistry) push(t *testing.T, repo string, img v1.Image) v1.Hash {
-	t.Helper()
-	ref, err := name.ParseReference(pr.host + "/" + repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := authn.FromConfig(authn.AuthConfig{Username: pr.user, Password: pr.password})
-	if err := remote.Write(ref, img, remote.WithAuth(auth)); err != nil {
-		t.Fatalf("pushing %s: %v", ref, err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // pushCentOSApp pushes library/centos:7 and team/app:1 built on it (its
 // base declared by OCI annotations), and returns the app's reference.
-func (pr *privateRegistry) pushCentOSApp(t *testing.T) string {
+func (pr *testRegistry) pushCentOSApp(t *testing.T) string {
 	t.Helper()
 	base, err := random.Image(512, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	baseDigest := pr.push(t, "library/centos:7", base)
-	layer, err := random.Layer(512, "application/vnd.oci.image.layer.v1.tar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := mutate.AppendLayers(base, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app = mutate.Annotations(app, map[string]string{
-		"org.opencontainers.image.base.name":   pr.host + "/library/centos:7",
-		"org.opencontainers.image.base.digest": baseDigest.String(),
-	}).(v1.Image)
-	pr.push(t, "team/app:1", app)
+	pr.push(t, "team/app:1", child(t, base, pr.host+"/library/centos:7", baseDigest))
 	return pr.host + "/team/app:1"
 }
 
@@ -210,10 +145,10 @@ func TestServeResolvesWithPullSecrets(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := pr.authorized.Load()
+			before := pr.requests.Load()
 			resp := postReview(t, ts.URL, podReview(t, tc.ns, tc.sa, image, tc.secrets...))
-			if tc.cached && pr.authorized.Load() != before {
-				t.Errorf("the same credential set again made %d registry requests; want its cached facts used", pr.authorized.Load()-before)
+			if tc.cached && pr.requests.Load() != before {
+				t.Errorf("the same credential set again made %d registry requests; want its cached facts used", pr.requests.Load()-before)
 			}
 			out, _ := json.Marshal(resp)
 			if resp.Allowed != tc.allowed {
