@@ -16,11 +16,22 @@ import (
 //
 //	{"results": [JSONResult, ...], "summary": JSONSummary}
 type JSONResult struct {
-	Policy    string         `json:"policy"`
-	Rule      string         `json:"rule"`
-	Result    policy.Status  `json:"result"`
-	Message   string         `json:"message"`
-	Action    policy.Action  `json:"action"`
+	JSONRuleResult
+	JSONSubject
+}
+
+// JSONRuleResult is the half of a JSONResult that differs from rule to rule.
+type JSONRuleResult struct {
+	Policy  string        `json:"policy"`
+	Rule    string        `json:"rule"`
+	Result  policy.Status `json:"result"`
+	Message string        `json:"message"`
+	Action  policy.Action `json:"action"`
+}
+
+// JSONSubject is the half of a JSONResult that all results of one subject
+// share.
+type JSONSubject struct {
 	Resource  JSONResource   `json:"resource"`
 	Container string         `json:"container"`
 	Image     string         `json:"image"`
@@ -55,13 +66,16 @@ type JSONSummary struct {
 
 // NewJSONResult converts a result to its JSON form.
 func NewJSONResult(r *policy.Result) JSONResult {
+	return JSONResult{newJSONRuleResult(r), newJSONSubject(r)}
+}
+
+func newJSONRuleResult(r *policy.Result) JSONRuleResult {
+	return JSONRuleResult{Policy: r.Policy.Metadata.Name, Rule: r.Rule.Name, Result: r.Status, Message: r.Message, Action: r.Action}
+}
+
+func newJSONSubject(r *policy.Result) JSONSubject {
 	res := r.Subject.Resource
-	return JSONResult{
-		Policy:  r.Policy.Metadata.Name,
-		Rule:    r.Rule.Name,
-		Result:  r.Status,
-		Message: r.Message,
-		Action:  r.Action,
+	return JSONSubject{
 		Resource: JSONResource{
 			APIVersion: res.APIVersion, Kind: res.Kind, Namespace: res.Namespace, Name: res.Name, File: res.File,
 		},
@@ -106,24 +120,6 @@ func NewJSON(w io.Writer) Writer {
 	return j
 }
 
-// jsonHead and jsonTail are the two halves of a JSONResult, in its field
-// order: what differs from rule to rule, and what all the results of one
-// subject share (encoded once per subject).
-type jsonHead struct {
-	Policy  string        `json:"policy"`
-	Rule    string        `json:"rule"`
-	Result  policy.Status `json:"result"`
-	Message string        `json:"message"`
-	Action  policy.Action `json:"action"`
-}
-
-type jsonTail struct {
-	Resource  JSONResource   `json:"resource"`
-	Container string         `json:"container"`
-	Image     string         `json:"image"`
-	Lineage   []LineageEntry `json:"lineage"`
-}
-
 func (j *jsonWriter) Write(results []policy.Result) error {
 	j.tally.Add(results)
 	j.tailOf = nil // shared halves are reused within one batch only
@@ -139,8 +135,7 @@ func (j *jsonWriter) Write(results []policy.Result) error {
 				return err
 			}
 		}
-		head := jsonHead{Policy: r.Policy.Metadata.Name, Rule: r.Rule.Name, Result: r.Status, Message: r.Message, Action: r.Action}
-		if err := j.encode(sep, head); err != nil {
+		if err := j.encode(sep, newJSONRuleResult(r)); err != nil {
 			return err
 		}
 		j.w.Write(j.tail)
@@ -151,9 +146,8 @@ func (j *jsonWriter) Write(results []policy.Result) error {
 // encodeTail encodes the fields a subject's results share, as `,"resource":
 // ...}`, ready to follow a head without its closing brace.
 func (j *jsonWriter) encodeTail(r *policy.Result) error {
-	full := NewJSONResult(r)
 	j.buf.Reset()
-	if err := j.enc.Encode(jsonTail{Resource: full.Resource, Container: full.Container, Image: full.Image, Lineage: full.Lineage}); err != nil {
+	if err := j.enc.Encode(newJSONSubject(r)); err != nil {
 		return fmt.Errorf("writing JSON: %w", err)
 	}
 	tail := bytes.TrimSuffix(j.buf.Bytes(), []byte("\n"))
@@ -170,7 +164,7 @@ func (j *jsonWriter) encode(sep string, v any) error {
 		return fmt.Errorf("writing JSON: %w", err)
 	}
 	b := bytes.TrimSuffix(j.buf.Bytes(), []byte("\n"))
-	if _, ok := v.(jsonHead); ok {
+	if _, ok := v.(JSONRuleResult); ok {
 		b = b[:len(b)-1]
 	}
 	j.w.WriteString(sep)
