@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -53,7 +54,7 @@ func (t *translator) preconditions(v any, rule *Rule) error {
 			if err != nil {
 				return err
 			}
-			rule.When = append(rule.When, ps...)
+			rule.When = addPatterns(rule.When, ps)
 		default:
 			t.note("precondition operator %s is not translated: the rule applies regardless", op)
 		}
@@ -136,7 +137,7 @@ func (t *translator) imagePattern(s string, rule *Rule) error {
 			deny = append(deny, strings.TrimPrefix(part, "!"))
 		}
 		ps, err := t.patterns("reference", deny, false)
-		rule.Deny = append(rule.Deny, ps...)
+		rule.Deny = addPatterns(rule.Deny, ps)
 		return err
 	}
 	var allow, deny []string
@@ -157,7 +158,7 @@ func (t *translator) imagePattern(s string, rule *Rule) error {
 		return err
 	}
 	d, err := t.patterns("reference", deny, false)
-	rule.Allow, rule.Deny = append(rule.Allow, a...), append(rule.Deny, d...)
+	rule.Allow, rule.Deny = addPatterns(rule.Allow, a), addPatterns(rule.Deny, d)
 	return err
 }
 
@@ -199,9 +200,9 @@ func (t *translator) denyConditions(v any, base, imageVar string, rule *Rule) er
 		}
 		switch op {
 		case "AnyIn", "AllIn", "In", "Equals", "Contains":
-			rule.Deny = append(rule.Deny, ps...)
+			rule.Deny = addPatterns(rule.Deny, ps)
 		case "AnyNotIn", "AllNotIn", "NotIn", "NotEquals", "NotContains":
-			rule.Allow = append(rule.Allow, ps...)
+			rule.Allow = addPatterns(rule.Allow, ps)
 		default:
 			rule.Untranslated = fmt.Sprintf("deny operator %s is not translated", op)
 			return nil
@@ -226,7 +227,7 @@ func (t *translator) baseCondition(c obj, op string, rule *Rule) error {
 		if err != nil {
 			return err
 		}
-		rule.Allow = append(rule.Allow, ps...)
+		rule.Allow = addPatterns(rule.Allow, ps)
 		rule.RequireBase = true
 		t.note("the allow list applies to the image's lineage: its resolved bases (offline: the image itself)")
 	case op == "AnyIn" || op == "In" || op == "Equals":
@@ -234,7 +235,7 @@ func (t *translator) baseCondition(c obj, op string, rule *Rule) error {
 		if err != nil {
 			return err
 		}
-		rule.Deny = append(rule.Deny, ps...)
+		rule.Deny = addPatterns(rule.Deny, ps)
 	default:
 		rule.Untranslated = fmt.Sprintf("base condition operator %s is not translated", op)
 	}
@@ -352,4 +353,15 @@ func (t *translator) patterns(comp string, vals []string, contains bool) ([]Patt
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// addPatterns appends the patterns dst does not hold yet: a Kyverno
+// pattern repeats its image list for every container list.
+func addPatterns(dst, ps []Pattern) []Pattern {
+	for _, p := range ps {
+		if !slices.ContainsFunc(dst, func(q Pattern) bool { return q.String() == p.String() }) {
+			dst = append(dst, p)
+		}
+	}
+	return dst
 }

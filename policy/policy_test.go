@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -367,5 +368,50 @@ func TestOnResolveError(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKyvernoRegistryPattern: a registry allow list repeated for every
+// container list under anchors, and an exclusion of namespaces, translate
+// into one allow list applied to every list outside the excluded namespace.
+func TestKyvernoRegistryPattern(t *testing.T) {
+	doc := `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: restrict-image-registries}
+spec:
+  validationFailureAction: Enforce
+  rules:
+  - name: validate-registries
+    match: {any: [{resources: {kinds: [Pod]}}]}
+    exclude: {any: [{resources: {namespaces: [kube-system]}}]}
+    validate:
+      message: Unknown image registry.
+      pattern:
+        spec:
+          =(ephemeralContainers): [{image: "eu.foo.io/* | bar.io/*"}]
+          =(initContainers): [{image: "eu.foo.io/* | bar.io/*"}]
+          containers: [{image: "eu.foo.io/* | bar.io/*"}]
+`
+	ps, err := policy.Load(policy.File{Name: "k.yaml", Data: []byte(doc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var allow []string
+	for _, p := range ps[0].Spec.Rules[0].Allow {
+		allow = append(allow, p.String())
+	}
+	if diff := cmp.Diff([]string{"eu.foo.io/*", "bar.io/*"}, allow); diff != "" {
+		t.Errorf("allow (-want +got):\n%s", diff)
+	}
+	set, err := policy.NewSet(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: %s}\nspec:\n  initContainers: [{name: i, image: evil.io/x:1}]\n  containers: [{name: c, image: bar.io/app:1}]\n"
+	if got := check(t, set, fmt.Sprintf(manifest, "apps")); got["Pod/i/validate-registries"] != fail || len(got) != 1 {
+		t.Errorf("apps namespace: %v, want only the init container failing", got)
+	}
+	if got := check(t, set, fmt.Sprintf(manifest, "kube-system")); len(got) != 0 {
+		t.Errorf("excluded namespace: %v, want no result", got)
 	}
 }
