@@ -33,8 +33,10 @@ const defaultPlatform = "linux/amd64"
 // cannot refer to a later stage, so this only guards malformed input.
 const maxStageHops = 1000
 
-// IsDockerfile reports whether a file name is a Dockerfile's:
-// Dockerfile, Containerfile, *.Dockerfile, *.Containerfile, Dockerfile.*.
+// IsDockerfile reports whether a file name is a Dockerfile's: Dockerfile,
+// Containerfile (either in lower case too), *.Dockerfile, *.Containerfile,
+// Dockerfile.* and Containerfile.*. The last two are matched with their
+// capital, as Docker writes them, so that dockerfile.go is not one.
 func IsDockerfile(name string) bool {
 	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
 	lower := strings.ToLower(base)
@@ -43,7 +45,7 @@ func IsDockerfile(name string) bool {
 		return true
 	case strings.HasSuffix(lower, ".dockerfile"), strings.HasSuffix(lower, ".containerfile"):
 		return true
-	case strings.HasPrefix(lower, "dockerfile."), strings.HasPrefix(lower, "containerfile."):
+	case strings.HasPrefix(base, "Dockerfile."), strings.HasPrefix(base, "Containerfile."):
 		return !strings.HasSuffix(lower, ".dockerignore")
 	}
 	return false

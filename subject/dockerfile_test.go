@@ -64,7 +64,7 @@ func TestReadDockerfile(t *testing.T) {
 func TestIsDockerfile(t *testing.T) {
 	for name, want := range map[string]bool{
 		"Dockerfile": true, "a/b/Containerfile": true, "api.Dockerfile": true, "Dockerfile.prod": true,
-		"dockerfile": true, "Dockerfile.dockerignore": false, "Dockerfiles.md": false, "main.go": false, "x.yaml": false,
+		"dockerfile": true, "Dockerfile.dockerignore": false, "subject/dockerfile.go": false, "dockerfile_test.go": false, "containerfile.rs": false, "Dockerfiles.md": false, "main.go": false, "x.yaml": false,
 	} {
 		if got := IsDockerfile(name); got != want {
 			t.Errorf("IsDockerfile(%q) = %v, want %v", name, got, want)
