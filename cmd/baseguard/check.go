@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/baseguard/baseguard/lineage"
@@ -110,7 +111,9 @@ func runCheck(cmd *cobra.Command, o *checkOptions, args []string) error {
 		return err
 	}
 	var v verdict
+	judged := 0
 	judge := func(s *subject.Subject, l lineage.Lineage) error {
+		judged++
 		results := set.Evaluate(s, l, now)
 		v.add(results)
 		return w.Write(results)
@@ -121,6 +124,9 @@ func runCheck(cmd *cobra.Command, o *checkOptions, args []string) error {
 	}
 	if err := w.Close(); err != nil {
 		return err
+	}
+	if judged == 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "baseguard: warning: no container image found in %s (no pod-bearing resource, no Dockerfile)\n", strings.Join(args, " "))
 	}
 	return v.err()
 }
