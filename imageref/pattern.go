@@ -104,14 +104,6 @@ func (p Pattern) String() string { return p.text }
 // Literal reports whether the pattern has no wildcards.
 func (p Pattern) Literal() bool { return p.literal != nil }
 
-// Host returns the registry host the pattern is anchored to, if any.
-func (p Pattern) Host() (string, bool) {
-	if p.literal != nil {
-		return p.literal.Registry, true
-	}
-	return p.host, p.hasHost
-}
-
 // Match reports whether r matches the pattern.
 func (p Pattern) Match(r Ref) bool {
 	switch {
