@@ -37,12 +37,13 @@ func (cp *compiledPolicy) evaluate(sub *subject.Subject, l lineage.Lineage, now 
 		res := Result{Policy: cp.p, Rule: cr.r, Action: cr.action, Subject: sub, Lineage: l}
 		if pm == unknownNamespace || rm == unknownNamespace {
 			res.Status = StatusSkip
-			res.Message = fmt.Sprintf("%s: rule %s selects namespaces by label and the labels of namespace %q are not known; give its Namespace manifest", who, cr.r.Name, sub.Resource.Namespace)
+			res.Reason = fmt.Sprintf("the rule selects namespaces by label and the labels of namespace %q are not known; give its Namespace manifest", sub.Resource.Namespace)
+			res.Message = fmt.Sprintf("%s: rule %s skipped: %s", who, cr.r.Name, res.Reason)
 			out = append(out, res)
 			continue
 		}
 		v := cr.check(l, now)
-		res.Status, res.Message = cp.verdict(cr, sub, who, v)
+		cp.judge(&res, cr, who, v)
 		if res.Status == StatusFail || res.Status == StatusWarn {
 			cp.applyException(&res, sub, l, now)
 		}
@@ -155,44 +156,55 @@ func checkBases(r *Rule, l lineage.Lineage, now time.Time) verdict {
 	return verdict{passed, ""}
 }
 
-// verdict turns a rule's outcome into a status and a message naming the
-// container, the image, its base, the rule, why, and what to use instead.
-func (cp *compiledPolicy) verdict(cr *compiledRule, sub *subject.Subject, who string, v verdict) (Status, string) {
+// judge turns a rule's outcome into the result's status, its message
+// naming the container, the image, its base, the rule, why, and what to use
+// instead, and those parts on their own (Reason, UseInstead).
+func (cp *compiledPolicy) judge(res *Result, cr *compiledRule, who string, v verdict) {
+	res.Reason = v.why
 	switch v.outcome {
 	case passed:
-		return StatusPass, fmt.Sprintf("%s: rule %s passed", who, cr.r.Name)
+		res.Status, res.Message = StatusPass, fmt.Sprintf("%s: rule %s passed", who, cr.r.Name)
+		return
 	case notApplicable:
-		return StatusPass, fmt.Sprintf("%s: rule %s does not apply: %s", who, cr.r.Name, v.why)
+		res.Status, res.Message = StatusPass, fmt.Sprintf("%s: rule %s does not apply: %s", who, cr.r.Name, v.why)
+		return
 	case broken:
-		return StatusError, fmt.Sprintf("%s: cannot check rule %s: %s", who, cr.r.Name, v.why)
+		res.Status, res.Message = StatusError, fmt.Sprintf("%s: cannot check rule %s: %s", who, cr.r.Name, v.why)
+		return
 	case offline:
-		return StatusSkip, fmt.Sprintf("%s: rule %s skipped: %s", who, cr.r.Name, v.why)
+		res.Status, res.Message = StatusSkip, fmt.Sprintf("%s: rule %s skipped: %s", who, cr.r.Name, v.why)
+		return
 	case undecidable:
-		return cp.onUnresolved(cr, who, v.why)
+		cp.onUnresolved(res, cr, who, v.why)
+		return
 	}
-	msg := fmt.Sprintf("%s: %s", who, v.why)
-	if cr.r.Message != "" {
-		msg = cr.r.Message + ": " + msg
-	}
-	if alt := cp.alternatives(sub); alt != "" && len(cr.r.Allow) == 0 {
-		msg += "; use instead: " + alt
-	}
+	res.Status = StatusFail
 	if cr.action == Warn {
-		return StatusWarn, msg
+		res.Status = StatusWarn
 	}
-	return StatusFail, msg
+	res.Message = fmt.Sprintf("%s: %s", who, v.why)
+	if cr.r.Message != "" {
+		res.Message = cr.r.Message + ": " + res.Message
+	}
+	if alt := cp.alternatives(res.Subject); alt != "" && len(cr.r.Allow) == 0 {
+		res.UseInstead = alt
+		res.Message += "; use instead: " + alt
+	}
 }
 
 // onUnresolved applies the policy's onResolveError choice.
-func (cp *compiledPolicy) onUnresolved(cr *compiledRule, who, why string) (Status, string) {
-	msg := fmt.Sprintf("%s: rule %s undecided: %s", who, cr.r.Name, why)
-	switch cp.onResolveError(cr.action) {
+func (cp *compiledPolicy) onUnresolved(res *Result, cr *compiledRule, who, why string) {
+	choice := cp.onResolveError(cr.action)
+	switch choice {
 	case "allow":
-		return StatusPass, msg + " (allowed by onResolveError: allow)"
+		res.Status = StatusPass
 	case "warn":
-		return StatusWarn, msg + " (onResolveError: warn)"
+		res.Status = StatusWarn
+	default:
+		res.Status = StatusError
 	}
-	return StatusError, msg + " (onResolveError: deny)"
+	res.Reason = fmt.Sprintf("undecided: %s (onResolveError: %s)", why, choice)
+	res.Message = fmt.Sprintf("%s: rule %s %s", who, cr.r.Name, res.Reason)
 }
 
 func (cp *compiledPolicy) onResolveError(a Action) string {
@@ -225,7 +237,6 @@ func (cp *compiledPolicy) alternatives(sub *subject.Subject) string {
 	if len(alts) == 0 {
 		return ""
 	}
-	// The most specific rule (fewest patterns) is what the subject must meet.
 	return strings.Join(alts, ", ")
 }
 
@@ -237,7 +248,9 @@ func (cp *compiledPolicy) applyException(res *Result, sub *subject.Subject, l li
 		}
 		if ex.Expires != nil && !now.Before(ex.Expires.Time) {
 			res.Exception = ex.Name
-			res.Message += fmt.Sprintf(" (exception %s expired on %s)", ex.Name, ex.Expires)
+			expired := fmt.Sprintf(" (exception %s expired on %s)", ex.Name, ex.Expires)
+			res.Message += expired
+			res.Reason += expired
 			continue
 		}
 		res.Status = StatusSkip
@@ -246,6 +259,7 @@ func (cp *compiledPolicy) applyException(res *Result, sub *subject.Subject, l li
 		if ex.Expires != nil {
 			until = " until " + ex.Expires.String()
 		}
+		res.Reason = fmt.Sprintf("excepted by %s%s (%s); without it: %s", ex.Name, until, ex.Reason, res.Reason)
 		res.Message = fmt.Sprintf("excepted by %s%s (%s); without it: %s", ex.Name, until, ex.Reason, res.Message)
 		return
 	}

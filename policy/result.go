@@ -23,13 +23,18 @@ var Statuses = []Status{StatusPass, StatusFail, StatusWarn, StatusError, StatusS
 
 // Result is the outcome of one rule of one policy for one subject.
 type Result struct {
-	Policy  *Policy
-	Rule    *Rule
-	Status  Status
-	Action  Action
+	Policy *Policy
+	Rule   *Rule
+	Status Status
+	Action Action
+	// Message says everything on its own: the rule's message, the
+	// subject, why, and what to use instead.
 	Message string
-	Subject *subject.Subject
-	Lineage lineage.Lineage
+	// Reason is why, alone; UseInstead what the policy allows, when the
+	// rule that failed does not list it itself.
+	Reason, UseInstead string
+	Subject            *subject.Subject
+	Lineage            lineage.Lineage
 	// Exception names the exception that turned a failure into a skip, or
 	// the expired exception that no longer does.
 	Exception string

@@ -27,14 +27,17 @@ var statusColor = map[policy.Status]string{
 }
 
 type textWriter struct {
-	w     *bufio.Writer
-	opt   TextOptions
-	tally Tally
-	last  *subject.Resource
+	w       *bufio.Writer
+	opt     TextOptions
+	tally   Tally
+	last    *subject.Resource
+	lastSub *subject.Subject
 }
 
 // NewText returns a Writer for people: results grouped under their
-// resource, passes left out unless Verbose, and a one-line summary.
+// resource and image, each with the rule's message, why, and what to use
+// instead on lines of their own; passes left out unless Verbose; and a
+// one-line summary.
 func NewText(w io.Writer, opt TextOptions) Writer {
 	return &textWriter{w: buffered(w), opt: opt}
 }
@@ -47,12 +50,56 @@ func (t *textWriter) Write(results []policy.Result) error {
 			continue
 		}
 		if res := r.Subject.Resource; res != t.last {
-			t.last = res
-			fmt.Fprintf(t.w, "%s  %s\n", resourceLocation(res), res.ID())
+			t.last, t.lastSub = res, nil
+			if res.Kind == subject.KindDockerfile {
+				fmt.Fprintf(t.w, "%s\n", res.File)
+			} else {
+				fmt.Fprintf(t.w, "%s  %s\n", resourceLocation(res), res.ID())
+			}
 		}
-		fmt.Fprintf(t.w, "  %s  %s/%s  %s\n", label(r, t.opt.Color), r.Policy.Metadata.Name, r.Rule.Name, r.Message)
+		if r.Subject != t.lastSub {
+			t.lastSub = r.Subject
+			fmt.Fprintf(t.w, "  %s\n", subjectLine(r.Subject))
+		}
+		t.writeResult(r)
 	}
 	return nil
+}
+
+// indent lines up a result's details under its rule name.
+const indent = "           "
+
+func (t *textWriter) writeResult(r *policy.Result) {
+	fmt.Fprintf(t.w, "    %s  %s/%s\n", label(r, t.opt.Color), r.Policy.Metadata.Name, r.Rule.Name)
+	if r.Status == policy.StatusPass && r.Reason == "" {
+		return
+	}
+	if r.Rule.Message != "" && (r.Status == policy.StatusFail || r.Status == policy.StatusWarn) {
+		fmt.Fprintf(t.w, "%s%s\n", indent, r.Rule.Message)
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(t.w, "%s%s\n", indent, r.Reason)
+	}
+	if r.UseInstead != "" {
+		fmt.Fprintf(t.w, "%suse instead: %s\n", indent, r.UseInstead)
+	}
+}
+
+// subjectLine names an image in its resource: the container, its field and
+// line, or a Dockerfile's FROM.
+func subjectLine(s *subject.Subject) string {
+	at := ""
+	if s.Line > 0 {
+		at = fmt.Sprintf("  (line %d)", s.Line)
+	}
+	if s.Resource.Kind == subject.KindDockerfile {
+		stage := ""
+		if s.Container != "" {
+			stage = " (stage " + s.Container + ")"
+		}
+		return fmt.Sprintf("FROM %s%s%s", s.Image, stage, at)
+	}
+	return fmt.Sprintf("container %q %s: %s%s", s.Container, s.Field, s.Image, at)
 }
 
 func (t *textWriter) Close() error {
@@ -79,7 +126,7 @@ func label(r *policy.Result, color bool) string {
 	if r.Status == policy.StatusFail && r.Action != policy.Enforce {
 		s += "(" + string(r.Action) + ")"
 	}
-	s = fmt.Sprintf("%-11s", s)
+	s = fmt.Sprintf("%-5s", s)
 	if color {
 		return statusColor[r.Status] + s + "\x1b[0m"
 	}
