@@ -58,76 +58,98 @@ func (s *Set) Catalog() []Pattern {
 	return out
 }
 
-func compilePolicy(p *Policy) (*compiledPolicy, error) {
-	fail := func(line int, format string, args ...any) error {
-		if line == 0 {
-			line = p.Line
-		}
-		return &LoadError{File: p.File, Line: line, Msg: fmt.Sprintf("policy %q: ", p.Metadata.Name) + fmt.Sprintf(format, args...)}
+// loadFailure makes the LoadErrors of one policy, at a line (the policy's
+// own when 0).
+type loadFailure struct{ p *Policy }
+
+func (f loadFailure) at(line int, format string, args ...any) error {
+	if line == 0 {
+		line = f.p.Line
 	}
+	return &LoadError{File: f.p.File, Line: line, Msg: fmt.Sprintf("policy %q: ", f.p.Metadata.Name) + fmt.Sprintf(format, args...)}
+}
+
+func compilePolicy(p *Policy) (*compiledPolicy, error) {
+	fail := loadFailure{p}
 	if p.Metadata.Name == "" {
-		return nil, fail(0, "metadata.name is required")
+		return nil, fail.at(0, "metadata.name is required")
 	}
 	if !p.Spec.Action.valid() {
-		return nil, fail(0, "spec.action %q: want enforce, audit or warn", p.Spec.Action)
+		return nil, fail.at(0, "spec.action %q: want enforce, audit or warn", p.Spec.Action)
 	}
 	switch p.Spec.OnResolveError {
 	case "", "deny", "allow", "warn":
 	default:
-		return nil, fail(0, "spec.onResolveError %q: want deny, allow or warn", p.Spec.OnResolveError)
+		return nil, fail.at(0, "spec.onResolveError %q: want deny, allow or warn", p.Spec.OnResolveError)
 	}
 	if len(p.Spec.Rules) == 0 {
-		return nil, fail(0, "spec.rules: a policy needs at least one rule")
+		return nil, fail.at(0, "spec.rules: a policy needs at least one rule")
 	}
 	pm, err := compileMatch(p.Spec.Match)
 	if err != nil {
-		return nil, fail(0, "spec.match: %v", err)
+		return nil, fail.at(0, "spec.match: %v", err)
 	}
 	cp := &compiledPolicy{p: p, match: pm}
 	seen := map[string]bool{}
 	for i := range p.Spec.Rules {
-		r := &p.Spec.Rules[i]
-		if r.Name == "" {
-			return nil, fail(r.Line, "rule %d has no name", i+1)
-		}
-		if seen[r.Name] {
-			return nil, fail(r.Line, "duplicate rule name %q", r.Name)
-		}
-		seen[r.Name] = true
-		if !r.Action.valid() {
-			return nil, fail(r.Line, "rule %q: action %q: want enforce, audit or warn", r.Name, r.Action)
-		}
-		if r.Untranslated == "" && len(r.Allow) == 0 && len(r.Deny) == 0 && !r.RequireBase && !r.RequireVerifiedBase && !r.RequireCurrentBase && r.MaxBaseAge.Duration == 0 {
-			return nil, fail(r.Line, "rule %q checks nothing: give allow, deny, requireBase, requireVerifiedBase, requireCurrentBase or maxBaseAge", r.Name)
-		}
-		rm, err := compileMatch(r.Match)
+		cr, err := compileRule(p, i, seen, fail)
 		if err != nil {
-			return nil, fail(r.Line, "rule %q: match: %v", r.Name, err)
+			return nil, err
 		}
-		action := r.Action
-		if action == "" {
-			action = p.Spec.Action
-		}
-		if action == "" {
-			action = DefaultAction
-		}
-		cp.rules = append(cp.rules, compiledRule{r: r, match: rm, action: action})
+		cp.rules = append(cp.rules, cr)
 	}
+	if err := checkExceptions(p, seen, fail); err != nil {
+		return nil, err
+	}
+	return cp, nil
+}
+
+// compileRule validates the policy's i-th rule; seen holds the rule names
+// before it, and gets its own.
+func compileRule(p *Policy, i int, seen map[string]bool, fail loadFailure) (compiledRule, error) {
+	r := &p.Spec.Rules[i]
+	switch {
+	case r.Name == "":
+		return compiledRule{}, fail.at(r.Line, "rule %d has no name", i+1)
+	case seen[r.Name]:
+		return compiledRule{}, fail.at(r.Line, "duplicate rule name %q", r.Name)
+	case !r.Action.valid():
+		return compiledRule{}, fail.at(r.Line, "rule %q: action %q: want enforce, audit or warn", r.Name, r.Action)
+	case r.Untranslated == "" && len(r.Allow) == 0 && len(r.Deny) == 0 && !r.RequireBase && !r.RequireVerifiedBase && !r.RequireCurrentBase && r.MaxBaseAge.Duration == 0:
+		return compiledRule{}, fail.at(r.Line, "rule %q checks nothing: give allow, deny, requireBase, requireVerifiedBase, requireCurrentBase or maxBaseAge", r.Name)
+	}
+	seen[r.Name] = true
+	rm, err := compileMatch(r.Match)
+	if err != nil {
+		return compiledRule{}, fail.at(r.Line, "rule %q: match: %v", r.Name, err)
+	}
+	action := r.Action
+	if action == "" {
+		action = p.Spec.Action
+	}
+	if action == "" {
+		action = DefaultAction
+	}
+	return compiledRule{r: r, match: rm, action: action}, nil
+}
+
+// checkExceptions validates the policy's exceptions against its rules.
+func checkExceptions(p *Policy, rules map[string]bool, fail loadFailure) error {
 	for i := range p.Spec.Exceptions {
 		ex := &p.Spec.Exceptions[i]
 		if ex.Name == "" {
-			return nil, fail(ex.Line, "exception %d has no name", i+1)
+			return fail.at(ex.Line, "exception %d has no name", i+1)
 		}
 		for _, rn := range ex.Rules {
-			if !seen[rn] {
-				return nil, fail(ex.Line, "exception %q names rule %q, which the policy does not have", ex.Name, rn)
+			if !rules[rn] {
+				return fail.at(ex.Line, "exception %q names rule %q, which the policy does not have", ex.Name, rn)
 			}
 		}
 		if ex.Reason == "" {
-			return nil, fail(ex.Line, "exception %q needs a reason", ex.Name)
+			return fail.at(ex.Line, "exception %q needs a reason", ex.Name)
 		}
 	}
-	return cp, nil
+	return nil
 }
 
 // SelectsNamespaces reports whether a policy or rule selects namespaces by

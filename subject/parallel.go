@@ -104,35 +104,13 @@ func parseChunk(file string, c chunk, opt Options) parsed {
 func split(file string, r io.Reader, jobs chan<- job, order chan<- chan parsed, quit <-chan struct{}) {
 	defer close(order)
 	defer close(jobs)
-	send := func(c chunk) bool {
-		out := make(chan parsed, 1)
-		select {
-		case order <- out:
-		case <-quit:
-			return false
-		}
-		select {
-		case jobs <- job{c: c, out: out}:
-			return true
-		case <-quit:
-			return false
-		}
-	}
+	q := queue{jobs: jobs, order: order, quit: quit}
 	br := bufio.NewReader(r)
 	var buf []byte
 	start, line := 1, 0
 	directive := false
 	for {
-		text, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the reader's buffer: keep reading it.
-			long := append([]byte(nil), text...)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				text, err = br.ReadSlice('\n')
-				long = append(long, text...)
-			}
-			text = long
-		}
+		text, err := readLine(br)
 		if len(text) > 0 {
 			line++
 			boundary := false
@@ -144,7 +122,7 @@ func split(file string, r io.Reader, jobs chan<- job, order chan<- chan parsed, 
 				directive = false
 			}
 			if boundary && len(buf) >= chunkBytes {
-				if !send(chunk{line: start, data: buf}) {
+				if !q.send(chunk{line: start, data: buf}) {
 					return
 				}
 				buf, start = nil, line
@@ -152,19 +130,61 @@ func split(file string, r io.Reader, jobs chan<- job, order chan<- chan parsed, 
 			buf = append(buf, text...)
 		}
 		if err != nil {
-			if len(buf) > 0 && !send(chunk{line: start, data: buf}) {
+			if len(buf) > 0 && !q.send(chunk{line: start, data: buf}) {
 				return
 			}
 			if !errors.Is(err, io.EOF) {
-				out := make(chan parsed, 1)
-				out <- parsed{err: &Error{File: file, Line: line, Msg: "reading: " + err.Error()}}
-				select {
-				case order <- out:
-				case <-quit:
-				}
+				q.fail(&Error{File: file, Line: line, Msg: "reading: " + err.Error()})
 			}
 			return
 		}
+	}
+}
+
+// readLine reads one line, however long, with its newline.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	text, err := br.ReadSlice('\n')
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		return text, err
+	}
+	long := append([]byte(nil), text...)
+	for errors.Is(err, bufio.ErrBufferFull) {
+		text, err = br.ReadSlice('\n')
+		long = append(long, text...)
+	}
+	return long, err
+}
+
+// queue hands chunks to the workers and their results, in order, to the
+// reader; quit stops it when the reader has given up.
+type queue struct {
+	jobs  chan<- job
+	order chan<- chan parsed
+	quit  <-chan struct{}
+}
+
+func (q queue) send(c chunk) bool {
+	out := make(chan parsed, 1)
+	select {
+	case q.order <- out:
+	case <-q.quit:
+		return false
+	}
+	select {
+	case q.jobs <- job{c: c, out: out}:
+		return true
+	case <-q.quit:
+		return false
+	}
+}
+
+// fail queues an error after the chunks already sent.
+func (q queue) fail(err error) {
+	out := make(chan parsed, 1)
+	out <- parsed{err: err}
+	select {
+	case q.order <- out:
+	case <-q.quit:
 	}
 }
 
