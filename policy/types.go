@@ -162,6 +162,16 @@ func (p *Pattern) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML writes the pattern as written.
 func (p Pattern) MarshalYAML() (any, error) { return p.String(), nil }
 
+// MustPatterns compiles patterns known to be valid; it panics on an
+// invalid one.
+func MustPatterns(ss ...string) []Pattern {
+	ps := make([]Pattern, len(ss))
+	for i, s := range ss {
+		ps[i] = Pattern{Pattern: imageref.MustCompilePattern(s)}
+	}
+	return ps
+}
+
 // Date is an expiry: a day (the exception holds through that day, UTC) or
 // an RFC 3339 time.
 type Date struct {
