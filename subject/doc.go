@@ -3,9 +3,12 @@
 // container, the container list, the field path and the file position).
 //
 // Manifests are read as YAML or JSON, many documents per file, `kind: List`
-// unwrapped. Every pod-bearing kind is understood (PodKinds), wherever the
-// kind keeps its pod spec, and every container list (containers,
-// initContainers, ephemeralContainers). Other kinds are skipped silently.
+// unwrapped, YAML aliases followed. Every pod-bearing kind is understood
+// (PodKinds), wherever the kind keeps its pod spec, and every container list
+// (containers, initContainers, ephemeralContainers). Other kinds are skipped
+// silently. With Options.Workers, documents are parsed on several
+// goroutines and handed out in document order, exactly as one after another.
+// Errors are *Error values naming the file and line.
 //
 // Dockerfiles are parsed with BuildKit's own parser; the subject is the base
 // of the shipped stage (the last, or a named target), followed through stage
