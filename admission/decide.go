@@ -75,7 +75,9 @@ func (h *Handler) decide(ctx context.Context, req *wireRequest, budget time.Dura
 	if h.namespaces != nil && res.Namespace != "" {
 		labels, err := h.namespaces.NamespaceLabels(ctx, res.Namespace)
 		if err != nil {
-			d.notes = append(d.notes, fmt.Sprintf("the labels of namespace %s are unknown (%v): rules selecting namespaces by label were skipped", res.Namespace, err))
+			// Fail closed: rules selecting namespaces by label cannot be
+			// checked, and say so as errors (denials under enforce).
+			res.NamespaceLabelsErr = err
 		}
 		res.NamespaceLabels = labels
 	}

@@ -205,12 +205,13 @@ spec:
 		namespaces NamespaceLabeler
 		allowed    bool
 		warning    string
+		denial     string
 	}{
-		{"labels known and selected", ns, false, ""},
-		{"labels unknown: rule skipped with a warning", nil, true, "labels of namespace"},
-		{"labels not readable: rule skipped with a warning", NamespaceLabelerFunc(func(context.Context, string) (map[string]string, error) {
+		{"labels known and selected", ns, false, "", "wolfi-only"},
+		{"labels unknown: rule skipped with a warning", nil, true, "labels of namespace", ""},
+		{"labels not readable: fail closed", NamespaceLabelerFunc(func(context.Context, string) (map[string]string, error) {
 			return nil, errors.New("forbidden")
-		}), true, "forbidden"},
+		}), false, "", "could not be read: forbidden"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -221,6 +222,9 @@ spec:
 			}
 			if tc.warning != "" && !strings.Contains(strings.Join(rv.Response.Warnings, "\n"), tc.warning) {
 				t.Errorf("warnings %q do not mention %q", rv.Response.Warnings, tc.warning)
+			}
+			if tc.denial != "" && (rv.Response.Result == nil || !strings.Contains(rv.Response.Result.Message, tc.denial)) {
+				t.Errorf("denial does not mention %q: %s", tc.denial, out)
 			}
 		})
 	}

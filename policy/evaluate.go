@@ -35,6 +35,13 @@ func (cp *compiledPolicy) evaluate(sub *subject.Subject, l lineage.Lineage, now 
 			who = describe(sub)
 		}
 		res := Result{Policy: cp.p, Rule: cr.r, Action: cr.action, Subject: sub, Lineage: l}
+		if (pm == unknownNamespace || rm == unknownNamespace) && sub.Resource.NamespaceLabelsErr != nil {
+			res.Status = StatusError
+			res.Reason = fmt.Sprintf("the rule selects namespaces by label and the labels of namespace %q could not be read: %v", sub.Resource.Namespace, sub.Resource.NamespaceLabelsErr)
+			res.Message = fmt.Sprintf("%s: cannot check rule %s: %s", who, cr.r.Name, res.Reason)
+			out = append(out, res)
+			continue
+		}
 		if pm == unknownNamespace || rm == unknownNamespace {
 			res.Status = StatusSkip
 			res.Reason = fmt.Sprintf("the rule selects namespaces by label and the labels of namespace %q are not known; give its Namespace manifest", sub.Resource.Namespace)

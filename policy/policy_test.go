@@ -415,3 +415,22 @@ spec:
 		t.Errorf("excluded namespace: %v, want no result", got)
 	}
 }
+
+// TestNamespaceLabelsUnreadable: labels nobody looked up skip a rule that
+// selects namespaces; labels whose lookup failed make it an error.
+func TestNamespaceLabelsUnreadable(t *testing.T) {
+	set := loadSet(t, "baseguard-policy.yaml")
+	ref, _ := imageref.Parse("registry.example.com/base/alpine:3.19")
+	for _, tt := range []struct {
+		err  error
+		want policy.Status
+	}{{nil, policy.StatusSkip}, {errors.New("forbidden"), policy.StatusError}} {
+		res := &subject.Resource{Kind: "Pod", Name: "p", Namespace: "pay", NamespaceLabelsErr: tt.err}
+		sub := &subject.Subject{Resource: res, Container: "c", Image: ref.Written, Field: "spec.containers[0].image"}
+		for _, r := range set.Evaluate(sub, lineage.Of(ref, lineage.SourceReference), now) {
+			if r.Rule.Name == "restricted-namespaces-minimal" && r.Status != tt.want {
+				t.Errorf("lookup error %v: %s (%s), want %s", tt.err, r.Status, r.Message, tt.want)
+			}
+		}
+	}
+}

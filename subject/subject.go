@@ -38,6 +38,10 @@ type Resource struct {
 	// NamespaceLabels are the labels of the resource's namespace, nil when
 	// unknown.
 	NamespaceLabels map[string]string
+	// NamespaceLabelsErr is why NamespaceLabels is nil when looking them up
+	// failed (as opposed to nobody having looked): rules that select
+	// namespaces by label then cannot be checked.
+	NamespaceLabelsErr error
 }
 
 // ID names the resource for people: `Deployment/default/web`, or a
