@@ -43,11 +43,7 @@ func serve(t *testing.T, opts Options) *serving {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := ca.Issue([]string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pki.WriteFiles(dir, ca.CertPEM, leaf); err != nil {
+	if err := ca.WriteServing(dir, []string{"127.0.0.1"}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	opts.CertFile, opts.KeyFile = filepath.Join(dir, pki.CertFile), filepath.Join(dir, pki.KeyFile)

@@ -139,6 +139,16 @@ func encodeCert(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
+// WriteServing issues a serving certificate for names and writes it with
+// the CA certificate into dir (WriteFiles).
+func (ca *CA) WriteServing(dir string, names []string, validity time.Duration) error {
+	leaf, err := ca.Issue(names, validity)
+	if err != nil {
+		return err
+	}
+	return WriteFiles(dir, ca.CertPEM, leaf)
+}
+
 // WriteFiles writes ca.crt, tls.crt and tls.key into dir (created if
 // missing), each atomically; the key is readable by its owner only. The
 // key is written before the certificate, so a server reloading on a

@@ -44,11 +44,7 @@ cert-manager (the Helm chart's certManager.enabled).`,
 			if err != nil {
 				return err
 			}
-			leaf, err := ca.Issue(o.names, o.validity)
-			if err != nil {
-				return err
-			}
-			if err := pki.WriteFiles(o.dir, ca.CertPEM, leaf); err != nil {
+			if err := ca.WriteServing(o.dir, o.names, o.validity); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s, %s, %s; caBundle:\n",

@@ -88,19 +88,32 @@ func child(t *testing.T, base v1.Image, baseName string, baseDigest v1.Hash) v1.
 	}).(v1.Image)
 }
 
+// pushChain pushes a random image as refs[0] and, as each further ref, an
+// image built on the one before (its base declared as ko declares it), and
+// returns the last one's full reference. One ref pushes an image that
+// declares no base.
+func (r *testRegistry) pushChain(t *testing.T, refs ...string) string {
+	t.Helper()
+	img, err := random.Image(1024, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := r.push(t, refs[0], img)
+	for i := 1; i < len(refs); i++ {
+		img = child(t, img, r.host+"/"+refs[i-1], digest)
+		digest = r.push(t, refs[i], img)
+	}
+	return r.host + "/" + refs[len(refs)-1]
+}
+
 // TestCheckResolve is the second seed document's scenario without
 // hand-written annotation checks: rules apply to what images are built on.
 func TestCheckResolve(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	reg := newTestRegistry(t)
-	alpine, _ := random.Image(1024, 2)
-	centos, _ := random.Image(1024, 2)
-	alpineD := reg.push(t, "base/alpine:3.19", alpine)
-	centosD := reg.push(t, "base/centos:7", centos)
-	reg.push(t, "apps/web:1", child(t, alpine, reg.host+"/base/alpine:3.19", alpineD))
-	reg.push(t, "apps/legacy:1", child(t, centos, reg.host+"/base/centos:7", centosD))
-	bare, _ := random.Image(1024, 3)
-	reg.push(t, "apps/bare:1", bare)
+	reg.pushChain(t, "base/alpine:3.19", "apps/web:1")
+	reg.pushChain(t, "base/centos:7", "apps/legacy:1")
+	reg.pushChain(t, "apps/bare:1")
 
 	dir := t.TempDir()
 	policyFile := filepath.Join(dir, "policy.yaml")
@@ -178,9 +191,7 @@ spec:
 func TestCheckResolveDockerfile(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	reg := newTestRegistry(t)
-	centos, _ := random.Image(1024, 2)
-	centosD := reg.push(t, "base/centos:7", centos)
-	reg.push(t, "company/base:1", child(t, centos, reg.host+"/base/centos:7", centosD))
+	reg.pushChain(t, "base/centos:7", "company/base:1")
 	dir := t.TempDir()
 	df := filepath.Join(dir, "Dockerfile")
 	os.WriteFile(df, []byte("FROM "+reg.host+"/company/base:1\nRUN true\n"), 0o644)
@@ -215,14 +226,9 @@ func TestCheckResolveDockerfile(t *testing.T) {
 func TestCheckResolveKyvernoSamples(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	reg := newTestRegistry(t)
-	approved, _ := random.Image(1024, 2)
-	other, _ := random.Image(1024, 2)
-	approvedD := reg.push(t, "base/distroless:nonroot", approved)
-	otherD := reg.push(t, "base/busybox:1", other)
-	reg.push(t, "apps/ko:1", child(t, approved, reg.host+"/base/distroless:nonroot", approvedD))
-	reg.push(t, "apps/other:1", child(t, other, reg.host+"/base/busybox:1", otherD))
-	bare, _ := random.Image(1024, 3)
-	reg.push(t, "apps/bare:1", bare)
+	reg.pushChain(t, "base/distroless:nonroot", "apps/ko:1")
+	reg.pushChain(t, "base/busybox:1", "apps/other:1")
+	reg.pushChain(t, "apps/bare:1")
 
 	dir := t.TempDir()
 	configMap := filepath.Join(dir, "baseimages.yaml")

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/baseguard/baseguard/admission"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,19 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 )
-
-// pushCentOSApp pushes library/centos:7 and team/app:1 built on it (its
-// base declared by OCI annotations), and returns the app's reference.
-func (pr *testRegistry) pushCentOSApp(t *testing.T) string {
-	t.Helper()
-	base, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	baseDigest := pr.push(t, "library/centos:7", base)
-	pr.push(t, "team/app:1", child(t, base, pr.host+"/library/centos:7", baseDigest))
-	return pr.host + "/team/app:1"
-}
 
 // dockerConfigSecret is a kubernetes.io/dockerconfigjson pull secret for
 // host.
@@ -99,7 +85,7 @@ spec:
 func TestServeResolvesWithPullSecrets(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials of the machine's
 	pr := newPrivateRegistry(t)
-	image := pr.pushCentOSApp(t)
+	image := pr.pushChain(t, "library/centos:7", "team/app:1")
 	kube := fake.NewClientset(
 		dockerConfigSecret("team-a", "regcred", pr.host, pr.user, pr.password),
 		dockerConfigSecret("team-a", "builder-regcred", pr.host, pr.user, pr.password),
@@ -169,7 +155,7 @@ func TestServeResolvesWithPullSecrets(t *testing.T) {
 
 func TestServeResolvesWithoutClusterWithDockerCredentials(t *testing.T) {
 	pr := newPrivateRegistry(t)
-	image := pr.pushCentOSApp(t)
+	image := pr.pushChain(t, "library/centos:7", "team/app:1")
 	dockerDir := t.TempDir()
 	cfg, _ := json.Marshal(map[string]any{"auths": map[string]any{pr.host: map[string]string{"username": pr.user, "password": pr.password}}})
 	if err := os.WriteFile(filepath.Join(dockerDir, "config.json"), cfg, 0o600); err != nil {

@@ -47,11 +47,7 @@ func TestServeAnswersAndShutsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := ca.Issue([]string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pki.WriteFiles(dir, ca.CertPEM, leaf); err != nil {
+	if err := ca.WriteServing(dir, []string{"127.0.0.1"}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

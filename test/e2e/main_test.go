@@ -187,11 +187,7 @@ func newWebhook(dir string) (*webhook, error) {
 
 // rotate issues a new leaf from the same CA and writes it in place.
 func (w *webhook) rotate() error {
-	leaf, err := w.ca.Issue([]string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		return err
-	}
-	return pki.WriteFiles(w.dir, w.ca.CertPEM, leaf)
+	return w.ca.WriteServing(w.dir, []string{"127.0.0.1"}, time.Hour)
 }
 
 func (w *webhook) writePolicy(name, content string) error {
