@@ -42,6 +42,32 @@ type Resource struct {
 	// failed (as opposed to nobody having looked): rules that select
 	// namespaces by label then cannot be checked.
 	NamespaceLabelsErr error
+	// User is who asked for the resource in an admission request; nil
+	// where that is unknown (check, audit). Rules that select requesters
+	// then apply as though their match held and their exclude did not.
+	User *User
+	// Operation is the admission operation (CREATE, UPDATE); empty where
+	// there is none (check, audit).
+	Operation string
+}
+
+// User is the requester of an admission request: the request's userInfo
+// and, where they were looked up, the RBAC roles bound to it.
+type User struct {
+	// Name is the username as the API server gives it; a service account
+	// is `system:serviceaccount:NAMESPACE:NAME`.
+	Name string
+	// Groups are the user's groups.
+	Groups []string
+	// RolesKnown says whether Roles and ClusterRoles were looked up.
+	// Without them, rules that select requesters by role cannot be
+	// decided, and apply.
+	RolesKnown bool
+	// Roles are the Roles bound to the user by RoleBindings, each as
+	// `NAMESPACE:NAME`; ClusterRoles the ClusterRoles bound by
+	// ClusterRoleBindings and by RoleBindings in the request's namespace
+	// (as Kyverno computes them).
+	Roles, ClusterRoles []string
 }
 
 // ID names the resource for people: `Deployment/default/web`, or a
