@@ -223,3 +223,11 @@ func mutateConfig(img v1.Image, cf *v1.ConfigFile) (v1.Image, error) {
 	}
 	return mutate.Annotations(out, ann).(v1.Image), nil
 }
+
+func remoteIndexE(ref string) (v1.ImageIndex, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	return remote.Index(r)
+}

@@ -246,6 +246,9 @@ func withLabels(t *testing.T, img v1.Image, labels map[string]string) v1.Image {
 	t.Helper()
 	cf := must(img.ConfigFile()).DeepCopy()
 	for k, v := range labels {
+		if cf.Config.Labels == nil {
+			cf.Config.Labels = map[string]string{}
+		}
 		cf.Config.Labels[k] = v
 	}
 	out := must(mutateConfig(img, cf))
