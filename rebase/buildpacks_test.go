@@ -22,7 +22,7 @@ func buildpacksApp(t *testing.T, run v1.Image, runName, runRepo string) v1.Image
 	cf := must(img.ConfigFile()).DeepCopy()
 	diffIDs := must(run.ConfigFile()).RootFS.DiffIDs
 	md := map[string]any{
-		"app":       []map[string]string{{"sha": "sha256:0123"}},
+		"app":        []map[string]string{{"sha": "sha256:0123"}},
 		"buildpacks": []map[string]string{{"key": "paketo-buildpacks/go", "version": "4.0.0"}},
 		"runImage": map[string]any{
 			"topLayer":  diffIDs[len(diffIDs)-1].String(),

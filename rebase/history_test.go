@@ -62,4 +62,3 @@ func withoutHistory(t *testing.T, img v1.Image) v1.Image {
 	cf.History = nil
 	return must(mutateConfig(img, cf))
 }
-
