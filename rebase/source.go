@@ -195,6 +195,12 @@ func (s *source) result(req Request) *Result {
 		res.Platforms = append(res.Platforms, pr)
 	}
 	if res.Current {
+		res.Digest = s.digest.String()
+		res.Result = s.name.Context().String()
+		if t, ok := s.name.(name.Tag); ok {
+			res.Result += ":" + t.TagStr()
+		}
+		res.Result += "@" + res.Digest
 		return res
 	}
 	for _, d := range s.dropped {

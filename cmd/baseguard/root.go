@@ -35,6 +35,7 @@ Installed as kubectl-baseguard it also works as "kubectl baseguard".`,
 		newPolicyCmd(),
 		newServeCmd(),
 		newCertsCmd(),
+		newRebaseCmd(),
 	)
 	return root
 }
