@@ -2,12 +2,17 @@
 // form and matches them against policy patterns.
 //
 // A reference as written (`centos:7`) has one canonical form, fully
-// qualified: `docker.io/library/centos:7`. Docker Hub's aliases
-// (`index.docker.io`, `registry-1.docker.io`) and short forms (`centos`,
-// `library/centos`) all canonicalize to `docker.io/library/...`; a reference
-// with neither tag nor digest gets the implied tag `latest`; `tag@digest`
-// keeps both. Parsing is delegated to go-containerregistry's pkg/name, so
-// what baseguard accepts is what registries and container runtimes accept.
+// qualified: `docker.io/library/centos:7`. Registry hosts are lowercased and
+// lose the default port (`Quay.io:443/x` is `quay.io/x`); Docker Hub's
+// aliases (`index.docker.io`, `registry-1.docker.io`, with or without
+// `:443`) and short forms (`centos`, `library/centos`) all canonicalize to
+// `docker.io/library/...`; a reference with neither tag nor digest gets the
+// implied tag `latest`; `tag@digest` keeps both (what runs is the digest:
+// deciding whether the tag still names it is the resolver's job). Parsing
+// follows the distribution reference grammar, the one the kubelet and
+// containerd apply, so a reference they would refuse (`alpine/../x`,
+// `alpine-:1`, `registry.example.com./x`, a non-ASCII host) is invalid
+// here too.
 //
 // Patterns are globs in which `*` matches any run of characters, `/`
 // included, and `?` matches one. A pattern that names a registry host has

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/distribution/reference"
 )
 
 // DockerHub is the canonical host of Docker Hub. go-containerregistry names
@@ -18,6 +18,9 @@ var dockerHubAliases = map[string]bool{
 	"index.docker.io":      true,
 	"registry-1.docker.io": true,
 }
+
+// defaultPort is the port registries are reached on when none is written.
+const defaultPort = "443"
 
 // ErrInvalid is wrapped by every error Parse returns.
 var ErrInvalid = errors.New("invalid image reference")
@@ -46,6 +49,12 @@ type Ref struct {
 }
 
 // Parse parses a reference as written into a Ref. Errors wrap ErrInvalid.
+//
+// The grammar is the one container runtimes apply (the distribution
+// reference grammar the kubelet and containerd parse with): a reference
+// they would refuse to pull, such as `alpine/../x`, `alpine-:3.19`, a host
+// with a trailing dot or a non-ASCII host, is invalid here too, never
+// something that merely matches no pattern.
 func Parse(s string) (Ref, error) {
 	if s == "" {
 		return Ref{}, fmt.Errorf("%w: empty", ErrInvalid)
@@ -53,31 +62,28 @@ func Parse(s string) (Ref, error) {
 	if strings.TrimSpace(s) != s {
 		return Ref{}, fmt.Errorf("%w %q: surrounding white space", ErrInvalid, s)
 	}
-	base, dig, hasDigest := strings.Cut(s, "@")
-	r := Ref{Written: s}
-	if hasDigest {
-		d, err := name.NewDigest(s)
-		if err != nil {
-			return Ref{}, fmt.Errorf("%w %q: %v", ErrInvalid, s, err)
-		}
-		r.Digest = dig
-		r.setRepository(d.Context())
-		if tagWritten(base) {
-			t, err := name.NewTag(base)
-			if err != nil {
-				return Ref{}, fmt.Errorf("%w %q: %v", ErrInvalid, s, err)
-			}
-			r.Tag = t.TagStr()
-		}
-		return r.cache(), nil
-	}
-	t, err := name.NewTag(s)
+	named, err := reference.ParseNormalizedNamed(s)
 	if err != nil {
 		return Ref{}, fmt.Errorf("%w %q: %v", ErrInvalid, s, err)
 	}
-	r.setRepository(t.Context())
-	r.Tag = t.TagStr()
-	r.TagImplied = !tagWritten(s)
+	if reference.Domain(named) == "" {
+		// `a_b.c/x`: the first component reads as a host, yet is no valid
+		// host name; the grammar leaves the image without a registry.
+		return Ref{}, fmt.Errorf("%w %q: names no valid registry host", ErrInvalid, s)
+	}
+	r := Ref{Written: s, Registry: CanonicalHost(reference.Domain(named)), Repository: reference.Path(named)}
+	if r.Registry == DockerHub && !strings.Contains(r.Repository, "/") {
+		r.Repository = "library/" + r.Repository // registry-1.docker.io/centos
+	}
+	if t, ok := named.(reference.Tagged); ok {
+		r.Tag = t.Tag()
+	}
+	if d, ok := named.(reference.Digested); ok {
+		r.Digest = d.Digest().String()
+	}
+	if r.Tag == "" && r.Digest == "" {
+		r.Tag, r.TagImplied = "latest", true
+	}
 	return r.cache(), nil
 }
 
@@ -88,24 +94,32 @@ func (r Ref) cache() Ref {
 	return r
 }
 
-// tagWritten reports whether a reference without digest names a tag: a colon
-// after the last slash (a colon before it belongs to a host's port).
-func tagWritten(s string) bool {
-	return strings.Contains(s[strings.LastIndex(s, "/")+1:], ":")
-}
-
-func (r *Ref) setRepository(repo name.Repository) {
-	r.Registry = CanonicalHost(repo.RegistryStr())
-	r.Repository = repo.RepositoryStr()
-}
-
-// CanonicalHost maps Docker Hub's aliases to DockerHub and lowercases hosts.
+// CanonicalHost lowercases a registry host, drops the default HTTPS port
+// (`quay.io:443` is `quay.io`, as runtimes connect to it) and maps Docker
+// Hub's aliases to DockerHub.
+//
+// A host must still read as one afterwards: a single word without dot or
+// port (`Registry/app`, which the grammar takes for a host only for its
+// capital letters; `a:443/app`) is kept as written, so that its canonical
+// form names the same host and not a Docker Hub repository.
 func CanonicalHost(host string) string {
-	host = strings.ToLower(host)
-	if dockerHubAliases[host] {
+	lower := strings.ToLower(host)
+	if trimmed := strings.TrimSuffix(lower, ":"+defaultPort); trimmed != lower && readsAsHost(trimmed) {
+		lower = trimmed
+	}
+	if !readsAsHost(lower) {
+		return host
+	}
+	if dockerHubAliases[lower] {
 		return DockerHub
 	}
-	return host
+	return lower
+}
+
+// readsAsHost applies the grammar's test for a first path component being a
+// registry host, less its capital-letter rule.
+func readsAsHost(h string) bool {
+	return h == "localhost" || strings.ContainsAny(h, ".:[")
 }
 
 // Name is the canonical repository: registry and repository path.

@@ -2,7 +2,10 @@ package imageref
 
 import (
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/distribution/reference"
 )
 
 func TestCanonical(t *testing.T) {
@@ -21,6 +24,20 @@ func TestCanonical(t *testing.T) {
 		{"alpine@sha256:" + hex64, "docker.io/library/alpine@sha256:" + hex64, "alpine@sha256:" + hex64},
 		{"alpine:3.19@sha256:" + hex64, "docker.io/library/alpine:3.19@sha256:" + hex64, "alpine:3.19@sha256:" + hex64},
 		{"Registry.Example.com/app:1", "registry.example.com/app:1", "registry.example.com/app:1"},
+		// The default port is no part of a host's identity; Docker Hub's
+		// aliases are Docker Hub with or without it.
+		{"quay.io:443/org/app:1", "quay.io/org/app:1", "quay.io/org/app:1"},
+		{"QUAY.IO:443/org/app", "quay.io/org/app:latest", "quay.io/org/app:latest"},
+		{"index.docker.io:443/library/alpine:3.19", "docker.io/library/alpine:3.19", "alpine:3.19"},
+		{"registry-1.docker.io:443/alpine", "docker.io/library/alpine:latest", "alpine:latest"},
+		{"docker.io/alpine", "docker.io/library/alpine:latest", "alpine:latest"},
+		{"DOCKER.IO/library/alpine:3.19", "docker.io/library/alpine:3.19", "alpine:3.19"},
+		{"registry.example.com:8443/app:1", "registry.example.com:8443/app:1", "registry.example.com:8443/app:1"},
+		{"[::1]:5000/app:1", "[::1]:5000/app:1", "[::1]:5000/app:1"},
+		{"localhost/app", "localhost/app:latest", "localhost/app:latest"},
+		{"LOCALHOST:443/app", "localhost/app:latest", "localhost/app:latest"},
+		{"Registry/app", "Registry/app:latest", "Registry/app:latest"},
+		{"a:443/app", "a:443/app:latest", "a:443/app:latest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -41,7 +58,18 @@ func TestCanonical(t *testing.T) {
 const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 func TestParseInvalid(t *testing.T) {
-	for _, in := range []string{"", " centos", "Centos:7", "centos:7:8", "centos@sha256:abc", "app:v1/x", "a b", "centos:" + string(make([]byte, 200))} {
+	for _, in := range []string{
+		"", " centos", "Centos:7", "centos:7:8", "centos@sha256:abc", "app:v1/x", "a b", "centos:" + string(make([]byte, 200)),
+		// What the kubelet and containerd refuse to pull is never judged
+		// as some other, harmless image.
+		"alpine/../../evil", "alpine/./x", "../alpine", "alpine-:3.19", "alpine_:1", "-alpine", "alpine.:1",
+		"a//b", "alpine/", "/alpine", "registry.example.com./base/alpine:3.19", "registry.example.com../x",
+		"-registry.example.com/x", "registry.exämple.com/x:1", "régistry.example.com/x", "alpine:3.19\n",
+		"alpine:-1", "alpine:.1", "alpine:" + strings.Repeat("a", 129), "alpine@sha256:" + hex64[:63],
+		"alpine@md5:" + hex64, "alpine@sha256:" + strings.ToUpper(hex64), hex64,
+		"registry.example.com:/x", "registry.example.com:port/x", "alpine\x00", "al\u202epine",
+		"registry.example.com/" + strings.Repeat("a", 256), "0_0.0/x", "a_b.example.com/x:1",
+	} {
 		t.Run(in, func(t *testing.T) {
 			_, err := Parse(in)
 			if !errors.Is(err, ErrInvalid) {
@@ -134,14 +162,26 @@ func TestRisks(t *testing.T) {
 	}
 }
 
+// FuzzParse holds Parse to the runtime grammar and to stable canonical
+// forms: whatever parses is what the distribution grammar accepts, its
+// canonical host is lower case without the default port, its canonical
+// form parses to itself and matches itself as a literal pattern.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"centos:7", "a/b/c:d@sha256:" + hex64, "localhost:5000/x", "::", "@", "a@b@c", "docker.io/library/"} {
+	for _, s := range []string{"centos:7", "a/b/c:d@sha256:" + hex64, "localhost:5000/x", "::", "@", "a@b@c", "docker.io/library/",
+		"quay.io:443/x", "Index.Docker.io:443/x:1", "[::1]:5000/x", "a/../b", "a-:1", "host./x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := Parse(s)
+		_, gerr := reference.ParseNormalizedNamed(s)
+		if err == nil && gerr != nil {
+			t.Fatalf("Parse(%q) error = %v, the runtime grammar says %v", s, err, gerr)
+		}
 		if err != nil {
 			return
+		}
+		if CanonicalHost(r.Registry) != r.Registry || strings.HasSuffix(r.Registry, ".") {
+			t.Fatalf("Parse(%q): registry %q is not canonical", s, r.Registry)
 		}
 		again, err := Parse(r.Canonical())
 		if err != nil {
@@ -149,6 +189,13 @@ func FuzzParse(f *testing.F) {
 		}
 		if again.Canonical() != r.Canonical() {
 			t.Fatalf("canonical form not stable: %q -> %q", r.Canonical(), again.Canonical())
+		}
+		p, err := CompilePattern(r.Canonical())
+		if err != nil {
+			t.Fatalf("canonical %q is not a pattern: %v", r.Canonical(), err)
+		}
+		if !p.Match(r) {
+			t.Fatalf("canonical %q does not match %q", r.Canonical(), s)
 		}
 	})
 }
