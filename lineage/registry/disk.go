@@ -39,8 +39,8 @@ func DefaultCacheDir() (string, error) {
 	return filepath.Join(d, "baseguard"), nil
 }
 
-// CacheOnDisk wraps f with a cache of digest-keyed manifests and blobs
-// under dir, for CLI runs that follow one another.
+// CacheOnDisk wraps f with a cache of manifests (by repository and digest)
+// and blobs (by digest) under dir, for CLI runs that follow one another.
 func CacheOnDisk(f Fetcher, dir string) Fetcher {
 	return &diskCache{inner: f, dir: dir, ttl: DefaultTagTTL, now: time.Now}
 }
@@ -64,7 +64,7 @@ func (c *diskCache) Manifest(ctx context.Context, ref name.Reference) (*Manifest
 	if err != nil {
 		return nil, err
 	}
-	c.write("manifests", m.Digest, m.Raw)
+	c.write(c.manifestDir(ref.Context()), m.Digest, m.Raw)
 	c.writeTag(ref, m.Digest)
 	return m, nil
 }
@@ -73,7 +73,7 @@ func (c *diskCache) Manifest(ctx context.Context, ref name.Reference) (*Manifest
 // or by a tag resolution younger than the TTL.
 func (c *diskCache) cachedManifest(ref name.Reference) (*Manifest, bool) {
 	if d, ok := ref.(name.Digest); ok {
-		return c.readManifest(d.DigestStr())
+		return c.readManifest(ref.Context(), d.DigestStr())
 	}
 	p := c.tagPath(ref)
 	fi, err := os.Stat(p)
@@ -84,7 +84,7 @@ func (c *diskCache) cachedManifest(ref name.Reference) (*Manifest, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return c.readManifest(string(b))
+	return c.readManifest(ref.Context(), string(b))
 }
 
 // tagPath names a tag resolution's file by a hash of the reference, so no
@@ -117,12 +117,20 @@ func (c *diskCache) Blob(ctx context.Context, ref name.Digest, limit int64) ([]b
 	return b, nil
 }
 
-func (c *diskCache) readManifest(digest string) (*Manifest, bool) {
+// manifestDir is where the manifests a repository served are kept: under a
+// hash of its name, since that a repository holds a digest is a fact about
+// that repository alone (see manifestKey).
+func (c *diskCache) manifestDir(repo name.Repository) string {
+	sum := sha256.Sum256([]byte(repo.Name()))
+	return filepath.Join("manifests", hex.EncodeToString(sum[:16]))
+}
+
+func (c *diskCache) readManifest(repo name.Repository, digest string) (*Manifest, bool) {
 	h, err := v1.NewHash(digest)
 	if err != nil {
 		return nil, false
 	}
-	b, ok := c.read("manifests", h, DefaultLimits.Manifest)
+	b, ok := c.read(c.manifestDir(repo), h, DefaultLimits.Manifest)
 	if !ok {
 		return nil, false
 	}

@@ -26,8 +26,9 @@ type MemoryConfig struct {
 	Now func() time.Time
 }
 
-// memoryCache keeps digest-keyed manifests and blobs in an LRU bounded by
-// bytes, tag resolutions for a TTL, and refusals (401, 403, 404) briefly.
+// memoryCache keeps manifests by repository and digest and blobs by digest
+// in an LRU bounded by bytes, tag resolutions for a TTL, and refusals (401,
+// 403, 404) briefly.
 type memoryCache struct {
 	inner Fetcher
 	cfg   MemoryConfig
@@ -103,10 +104,19 @@ func (c *memoryCache) cachedHead(ref name.Reference) (v1.Descriptor, bool) {
 	if _, byTag := ref.(name.Tag); byTag {
 		return c.tag(ref)
 	}
-	if m, ok := c.manifests.get(ref.Identifier()); ok {
+	if m, ok := c.manifests.get(manifestKey(ref.Context(), ref.Identifier())); ok {
 		return m.Descriptor(), true
 	}
 	return v1.Descriptor{}, false
+}
+
+// manifestKey keys a manifest by repository and digest. The content is the
+// digest's, wherever it was read, but that a repository holds it is a fact
+// about that repository: a digest read from one repository must never be
+// taken as present in another (a base claimed to come from an approved
+// repository would otherwise be confirmed by a fetch from anywhere).
+func manifestKey(repo name.Repository, digest string) string {
+	return repo.Name() + "@" + digest
 }
 
 // tag returns a fresh tag resolution; the caller holds mu.
@@ -131,7 +141,7 @@ func (c *memoryCache) Manifest(ctx context.Context, ref name.Reference) (*Manife
 		return nil, err
 	}
 	c.mu.Lock()
-	c.manifests.add(m.Digest.String(), m)
+	c.manifests.add(manifestKey(ref.Context(), m.Digest.String()), m)
 	c.mu.Unlock()
 	if _, byTag := ref.(name.Tag); byTag {
 		c.rememberTag(ref, m.Descriptor())
@@ -142,15 +152,15 @@ func (c *memoryCache) Manifest(ctx context.Context, ref name.Reference) (*Manife
 func (c *memoryCache) cachedManifest(ref name.Reference) (*Manifest, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := ref.Identifier()
+	digest := ref.Identifier()
 	if _, byTag := ref.(name.Tag); byTag {
 		d, ok := c.tag(ref)
 		if !ok {
 			return nil, false
 		}
-		key = d.Digest.String()
+		digest = d.Digest.String()
 	}
-	return c.manifests.get(key)
+	return c.manifests.get(manifestKey(ref.Context(), digest))
 }
 
 func (c *memoryCache) Blob(ctx context.Context, ref name.Digest, limit int64) ([]byte, error) {
