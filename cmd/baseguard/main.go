@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/baseguard/baseguard/report"
 )
 
 func main() {
@@ -43,6 +45,6 @@ func exitCode(err error) int {
 	case errors.Is(err, errUnchecked):
 		return exitUnchecked
 	}
-	fmt.Fprintln(os.Stderr, "baseguard: "+err.Error())
+	fmt.Fprintln(os.Stderr, "baseguard: "+report.Printable(err.Error()))
 	return exitUnchecked
 }
