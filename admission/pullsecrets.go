@@ -123,9 +123,7 @@ func (p *pullSecretResolver) Resolve(ctx context.Context, ref imageref.Ref, cred
 	}
 	r, err := p.resolverFor(ctx, creds)
 	if err != nil {
-		l := lineage.Of(ref, lineage.SourceReference)
-		l.Err = fmt.Errorf("resolving %s: %w", ref.Familiar(), err)
-		return l
+		return lineage.Unconfirmed(ref, lineage.SourceReference, fmt.Errorf("resolving %s: %w", ref.Familiar(), err))
 	}
 	return r.Resolve(ctx, ref, creds)
 }

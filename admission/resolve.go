@@ -117,17 +117,16 @@ func resolveAll(ctx context.Context, r Resolver, budget time.Duration, refs []im
 // image as written still decide.
 func withImage(l lineage.Lineage, ref imageref.Ref) lineage.Lineage {
 	if l.Err != nil && len(l.Entries) == 0 {
-		l.Entries = lineage.Of(ref, lineage.SourceReference).Entries
+		l.Entries = lineage.Unconfirmed(ref, lineage.SourceReference, l.Err).Entries
 	}
 	return l
 }
 
+// timedOut is the lineage of an image not resolved within the budget: the
+// image itself, a tag written beside its digest unconfirmed.
 func timedOut(ref imageref.Ref, budget time.Duration, cause error) lineage.Lineage {
-	l := lineage.Of(ref, lineage.SourceReference)
 	if errors.Is(cause, context.DeadlineExceeded) {
-		l.Err = fmt.Errorf("resolving %s: %w of %s", ref.Familiar(), ErrResolveTimeout, budget)
-	} else {
-		l.Err = fmt.Errorf("resolving %s: %w: %w", ref.Familiar(), ErrResolveTimeout, cause)
+		return lineage.Unconfirmed(ref, lineage.SourceReference, fmt.Errorf("resolving %s: %w of %s", ref.Familiar(), ErrResolveTimeout, budget))
 	}
-	return l
+	return lineage.Unconfirmed(ref, lineage.SourceReference, fmt.Errorf("resolving %s: %w: %w", ref.Familiar(), ErrResolveTimeout, cause))
 }

@@ -158,5 +158,15 @@ func (r Ref) suffix() string {
 	return b.String()
 }
 
+// DigestOnly is the reference without its tag, `repo@digest`; a reference
+// without a digest is returned as it is.
+func (r Ref) DigestOnly() Ref {
+	if r.Digest == "" {
+		return r
+	}
+	d := Ref{Written: r.Name() + "@" + r.Digest, Registry: r.Registry, Repository: r.Repository, Digest: r.Digest}
+	return d.cache()
+}
+
 // String returns the canonical form.
 func (r Ref) String() string { return r.Canonical() }

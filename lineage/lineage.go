@@ -1,6 +1,7 @@
 package lineage
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/baseguard/baseguard/imageref"
@@ -32,9 +33,53 @@ type Entry struct {
 	// nil when not checked. LatestDigest is what the tag resolves to now.
 	Current      *bool
 	LatestDigest string
+	// TagVerified says, for a reference written with both a tag and a
+	// digest, whether the registry confirmed that the tag names the digest
+	// (or an index listing it); nil for references without both. What runs
+	// is the digest: an unconfirmed tag is a claim.
+	TagVerified *bool
+	// AsWritten is the reference as written, tag included, when Ref had to
+	// drop a tag the registry did not confirm (see DropUnconfirmedTag).
+	AsWritten *imageref.Ref
 	// Problems are facts that make the entry doubtful: a declaration not
-	// backed by layers, an ambiguous layer match.
+	// backed by layers, an ambiguous layer match, a tag that does not name
+	// the digest written beside it.
 	Problems []string
+}
+
+// Evidence reports whether the entry is evidence rather than a claim: the
+// image itself, a Dockerfile's FROM, or a base whose layers were verified
+// to be a prefix of its child's. Only evidence can satisfy an allow rule
+// or an exception; a claim can still make a result worse.
+func (e *Entry) Evidence() bool {
+	return e.Verified || e.Source == SourceReference || e.Source == SourceDockerfile
+}
+
+// DropUnconfirmedTag makes an entry whose reference was written as
+// repo:tag@digest, and whose tag the registry did not confirm, the digest
+// alone: rules that allow by tag no longer match it, while AsWritten keeps
+// the tag for rules that deny. It does nothing to other entries.
+func (e *Entry) DropUnconfirmedTag(why string) {
+	if !hasTagAndDigest(e.Ref) {
+		return
+	}
+	written := e.Ref
+	e.Ref = written.DigestOnly()
+	e.AsWritten = &written
+	e.TagVerified = new(false)
+	e.Problems = append(e.Problems, fmt.Sprintf("tag and digest disagree: %s; what runs is %s, judged without the tag", why, e.Ref.Familiar()))
+}
+
+// ConfirmTag records that the registry confirmed the entry's tag names its
+// digest. It does nothing to references without both.
+func (e *Entry) ConfirmTag() {
+	if hasTagAndDigest(e.Ref) {
+		e.TagVerified = new(true)
+	}
+}
+
+func hasTagAndDigest(r imageref.Ref) bool {
+	return r.Digest != "" && r.Tag != "" && !r.TagImplied
 }
 
 // Lineage is an image and what it is built on, image first.
@@ -48,9 +93,25 @@ type Lineage struct {
 	Err error
 }
 
-// Of is the offline lineage of a reference: the reference itself.
+// Of is the offline lineage of a reference: the reference itself. Its tag
+// is taken as written; for repo:tag@digest, TagVerified is false (nothing
+// confirmed it).
 func Of(r imageref.Ref, source Source) Lineage {
-	return Lineage{Entries: []Entry{{Ref: r, Digest: r.Digest, Source: source}}}
+	e := Entry{Ref: r, Digest: r.Digest, Source: source}
+	if hasTagAndDigest(r) {
+		e.TagVerified = new(false)
+	}
+	return Lineage{Entries: []Entry{e}}
+}
+
+// Unconfirmed is the lineage of a reference whose resolution was tried and
+// failed: the reference itself, without a tag written beside a digest
+// (nothing confirmed it), and err.
+func Unconfirmed(r imageref.Ref, source Source, err error) Lineage {
+	l := Of(r, source)
+	l.Err = err
+	l.Entries[0].DropUnconfirmedTag("the registry could not be asked")
+	return l
 }
 
 // Bases returns the entries after the first: what the image is built on.

@@ -103,14 +103,18 @@ func (cr *compiledRule) check(l lineage.Lineage, now time.Time) verdict {
 	// A lineage whose resolution failed part-way may hide a denied or an
 	// allowed base: what it shows cannot pass a deny or fail an allow.
 	partial := l.Err != nil
-	if len(r.Allow) > 0 && !anyMatch(r.Allow, entries) {
+	if len(r.Allow) > 0 && !anyEvidenceMatch(r.Allow, entries) {
 		switch {
 		case partial:
 			return verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}
 		case len(entries) == 0:
 			return verdict{failed, "it has no base image (FROM scratch), and the rule allows only " + patternList(r.Allow)}
 		}
-		return verdict{failed, fmt.Sprintf("%s matches none of the allowed patterns %s", describeEntries(entries), patternList(r.Allow))}
+		why := fmt.Sprintf("%s matches none of the allowed patterns %s", describeEntries(entries), patternList(r.Allow))
+		if claim, p, ok := claimMatch(r.Allow, entries); ok {
+			why += fmt.Sprintf("; only %s matches %q, and it is a claim, not evidence: %s", describeEntry(claim), p, claimWhy(claim))
+		}
+		return verdict{failed, why}
 	}
 	if partial && len(r.Deny) > 0 {
 		return verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}
@@ -250,7 +254,12 @@ func (cp *compiledPolicy) alternatives(sub *subject.Subject) string {
 func (cp *compiledPolicy) applyException(res *Result, sub *subject.Subject, l lineage.Lineage, now time.Time) {
 	for i := range cp.p.Spec.Exceptions {
 		ex := &cp.p.Spec.Exceptions[i]
-		if !ex.covers(res.Rule.Name, sub, l) {
+		if !ex.covers(res.Rule.Name, sub, l, anyEvidenceMatch) {
+			if ex.covers(res.Rule.Name, sub, l, anyClaimMatch) {
+				note := fmt.Sprintf(" (exception %s does not apply: the image it names is only claimed, not verified, in this lineage)", ex.Name)
+				res.Message += note
+				res.Reason += note
+			}
 			continue
 		}
 		if ex.Expires != nil && !now.Before(ex.Expires.Time) {
@@ -272,7 +281,9 @@ func (cp *compiledPolicy) applyException(res *Result, sub *subject.Subject, l li
 	}
 }
 
-func (ex *Exception) covers(rule string, sub *subject.Subject, l lineage.Lineage) bool {
+// covers reports whether the exception's scope holds for a rule's result
+// on a subject; images tells whether the lineage matches its images.
+func (ex *Exception) covers(rule string, sub *subject.Subject, l lineage.Lineage, images func([]Pattern, []lineage.Entry) bool) bool {
 	res := sub.Resource
 	if len(ex.Rules) > 0 && !contains(ex.Rules, rule) {
 		return false
@@ -286,7 +297,7 @@ func (ex *Exception) covers(rule string, sub *subject.Subject, l lineage.Lineage
 	if len(ex.Resources) > 0 && !globAny(ex.Resources, res.Name) && !globAny(ex.Resources, res.Kind+"/"+res.Name) {
 		return false
 	}
-	if len(ex.Images) > 0 && !anyMatch(ex.Images, l.Entries) {
+	if len(ex.Images) > 0 && !images(ex.Images, l.Entries) {
 		return false
 	}
 	return true
@@ -311,7 +322,26 @@ func filter(entries []lineage.Entry, ps []Pattern) []lineage.Entry {
 	return out
 }
 
+// firstMatch returns the first pattern the entry matches, in any form it
+// was known by: a tag written beside a digest and not confirmed still
+// counts here, where matching makes a rule stricter (deny, when).
 func firstMatch(ps []Pattern, e lineage.Entry) (string, bool) {
+	for _, p := range ps {
+		if p.Match(e.Ref) || (e.AsWritten != nil && p.Match(*e.AsWritten)) {
+			return p.String(), true
+		}
+	}
+	return "", false
+}
+
+// evidenceMatch returns the first pattern an entry matches when the entry
+// is evidence (the image, a FROM, a verified base), as it runs (the digest
+// alone when its tag was not confirmed): what satisfies allow rules and
+// exceptions.
+func evidenceMatch(ps []Pattern, e *lineage.Entry) (string, bool) {
+	if !e.Evidence() {
+		return "", false
+	}
 	for _, p := range ps {
 		if p.Match(e.Ref) {
 			return p.String(), true
@@ -320,13 +350,40 @@ func firstMatch(ps []Pattern, e lineage.Entry) (string, bool) {
 	return "", false
 }
 
-func anyMatch(ps []Pattern, entries []lineage.Entry) bool {
-	for _, e := range entries {
-		if _, ok := firstMatch(ps, e); ok {
+func anyEvidenceMatch(ps []Pattern, entries []lineage.Entry) bool {
+	for i := range entries {
+		if _, ok := evidenceMatch(ps, &entries[i]); ok {
 			return true
 		}
 	}
 	return false
+}
+
+func anyClaimMatch(ps []Pattern, entries []lineage.Entry) bool {
+	_, _, ok := claimMatch(ps, entries)
+	return ok
+}
+
+// claimMatch finds an entry that matches a pattern only as a claim: a base
+// declared but not verified, or a tag not confirmed.
+func claimMatch(ps []Pattern, entries []lineage.Entry) (lineage.Entry, string, bool) {
+	for _, e := range entries {
+		if p, ok := firstMatch(ps, e); ok {
+			return e, p, true
+		}
+	}
+	return lineage.Entry{}, "", false
+}
+
+// claimWhy says why a matching entry is not evidence.
+func claimWhy(e lineage.Entry) string {
+	if !e.Evidence() {
+		if len(e.Problems) > 0 {
+			return strings.Join(e.Problems, "; ")
+		}
+		return "its layers are not verified to be a prefix of the image's"
+	}
+	return fmt.Sprintf("the tag written beside its digest (%s) is not confirmed by the registry", e.AsWritten.Familiar())
 }
 
 func patternList(ps []Pattern) string {
@@ -351,10 +408,17 @@ func describe(sub *subject.Subject) string {
 }
 
 func describeEntry(e lineage.Entry) string {
-	if e.Source == lineage.SourceReference || e.Source == lineage.SourceDockerfile {
-		return e.Ref.Canonical()
+	ref := e.Ref.Canonical()
+	if e.AsWritten != nil {
+		ref += fmt.Sprintf(" (written %s; the registry does not confirm the tag)", e.AsWritten.Familiar())
 	}
-	return fmt.Sprintf("base %s (from %s)", e.Ref.Canonical(), e.Source)
+	if e.Source == lineage.SourceReference || e.Source == lineage.SourceDockerfile {
+		return ref
+	}
+	if !e.Verified {
+		return fmt.Sprintf("base %s (claimed by %s, not verified)", ref, e.Source)
+	}
+	return fmt.Sprintf("base %s (from %s)", ref, e.Source)
 }
 
 func describeEntries(es []lineage.Entry) string {

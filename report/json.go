@@ -53,6 +53,11 @@ type LineageEntry struct {
 	Digest   string `json:"digest,omitempty"`
 	Source   string `json:"source"`
 	Verified bool   `json:"verified,omitempty"`
+	// TagVerified is set for a reference written as repo:tag@digest: true
+	// when the registry confirmed the tag names the digest, false when not
+	// (or not asked: offline). Ref is then the digest alone when the
+	// registry said otherwise.
+	TagVerified *bool `json:"tagVerified,omitempty"`
 }
 
 // JSONSummary counts results by status.
@@ -94,7 +99,7 @@ func NewJSONSummary(s policy.Summary) JSONSummary {
 func Lineage(l lineage.Lineage) []LineageEntry {
 	out := make([]LineageEntry, 0, len(l.Entries))
 	for _, e := range l.Entries {
-		out = append(out, LineageEntry{Ref: e.Ref.Canonical(), Digest: e.Digest, Source: string(e.Source), Verified: e.Verified})
+		out = append(out, LineageEntry{Ref: e.Ref.Canonical(), Digest: e.Digest, Source: string(e.Source), Verified: e.Verified, TagVerified: e.TagVerified})
 	}
 	return out
 }

@@ -106,3 +106,42 @@ func TestTextColourOnlyWhenAsked(t *testing.T) {
 		t.Errorf("summary line missing: %q", plain.String())
 	}
 }
+
+// TestTextEscapesAndTagNote: names and images an attacker writes cannot
+// drive the terminal, and an image written as repo:tag@digest says whether
+// its tag was taken as written or not confirmed.
+func TestTextEscapesAndTagNote(t *testing.T) {
+	const dg = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	offline := sample()
+	offline[0].Subject.Resource.Name = "web\x1b]0;owned\x07"
+	offline[0].Subject.Container = "app\u202e"
+	offline[0].Message = "bad\r\nFAKE PASS"
+	offline[0].Reason = "bad\r\nFAKE PASS"
+	ref, _ := imageref.Parse("alpine:3.19@" + dg)
+	offline[0].Lineage = lineage.Of(ref, lineage.SourceReference)
+	unconfirmed := sample()
+	l := lineage.Of(ref, lineage.SourceReference)
+	l.Entries[0].DropUnconfirmedTag("tag 3.19 names sha256:2222")
+	unconfirmed[0].Lineage = l
+	for name, tt := range map[string]struct {
+		results []policy.Result
+		says    string
+	}{
+		"offline":     {offline, "tag 3.19 was taken as written"},
+		"unconfirmed": {unconfirmed, "judged as alpine@" + dg},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Text(&buf, tt.results, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if strings.ContainsAny(out, "\x1b\x07\r\u202e") || strings.Contains(out, "\nFAKE PASS") {
+				t.Errorf("text output carries raw control characters:\n%q", out)
+			}
+			if !strings.Contains(out, tt.says) {
+				t.Errorf("text output does not say %q:\n%s", tt.says, out)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/policy"
 	"github.com/baseguard/baseguard/subject"
 )
@@ -52,14 +53,17 @@ func (t *textWriter) Write(results []policy.Result) error {
 		if res := r.Subject.Resource; res != t.last {
 			t.last, t.lastSub = res, nil
 			if res.Kind == subject.KindDockerfile {
-				fmt.Fprintf(t.w, "%s\n", res.File)
+				fmt.Fprintf(t.w, "%s\n", Printable(res.File))
 			} else {
-				fmt.Fprintf(t.w, "%s  %s\n", resourceLocation(res), res.ID())
+				fmt.Fprintf(t.w, "%s  %s\n", Printable(resourceLocation(res)), Printable(res.ID()))
 			}
 		}
 		if r.Subject != t.lastSub {
 			t.lastSub = r.Subject
 			fmt.Fprintf(t.w, "  %s\n", subjectLine(r.Subject))
+			if note := tagNote(r.Lineage); note != "" {
+				fmt.Fprintf(t.w, "    %s\n", note)
+			}
 		}
 		t.writeResult(r)
 	}
@@ -70,18 +74,18 @@ func (t *textWriter) Write(results []policy.Result) error {
 const indent = "           "
 
 func (t *textWriter) writeResult(r *policy.Result) {
-	fmt.Fprintf(t.w, "    %s  %s/%s\n", label(r, t.opt.Color), r.Policy.Metadata.Name, r.Rule.Name)
+	fmt.Fprintf(t.w, "    %s  %s/%s\n", label(r, t.opt.Color), Printable(r.Policy.Metadata.Name), Printable(r.Rule.Name))
 	if r.Status == policy.StatusPass && r.Reason == "" {
 		return
 	}
 	if r.Rule.Message != "" && (r.Status == policy.StatusFail || r.Status == policy.StatusWarn) {
-		fmt.Fprintf(t.w, "%s%s\n", indent, r.Rule.Message)
+		fmt.Fprintf(t.w, "%s%s\n", indent, Printable(r.Rule.Message))
 	}
 	if r.Reason != "" {
-		fmt.Fprintf(t.w, "%s%s\n", indent, r.Reason)
+		fmt.Fprintf(t.w, "%s%s\n", indent, Printable(r.Reason))
 	}
 	if r.UseInstead != "" {
-		fmt.Fprintf(t.w, "%suse instead: %s\n", indent, r.UseInstead)
+		fmt.Fprintf(t.w, "%suse instead: %s\n", indent, Printable(r.UseInstead))
 	}
 }
 
@@ -97,9 +101,22 @@ func subjectLine(s *subject.Subject) string {
 		if s.Container != "" {
 			stage = " (stage " + s.Container + ")"
 		}
-		return fmt.Sprintf("FROM %s%s%s", s.Image, stage, at)
+		return Printable(fmt.Sprintf("FROM %s%s%s", s.Image, stage, at))
 	}
-	return fmt.Sprintf("container %q %s: %s%s", s.Container, s.Field, s.Image, at)
+	return Printable(fmt.Sprintf("container %q %s: %s%s", s.Container, s.Field, s.Image, at))
+}
+
+// tagNote says when the image was written as repo:tag@digest and the tag
+// is not known to name the digest: the digest is what runs.
+func tagNote(l lineage.Lineage) string {
+	if len(l.Entries) == 0 || l.Entries[0].TagVerified == nil || *l.Entries[0].TagVerified {
+		return ""
+	}
+	e := l.Entries[0]
+	if e.AsWritten != nil {
+		return Printable(fmt.Sprintf("note: tag not verified: judged as %s, the digest that runs (the registry does not confirm tag %s names it)", e.Ref.Familiar(), e.AsWritten.Tag))
+	}
+	return Printable(fmt.Sprintf("note: tag not verified: tag %s was taken as written; the digest is what runs (run with --resolve to confirm the tag)", e.Ref.Tag))
 }
 
 func (t *textWriter) Close() error {

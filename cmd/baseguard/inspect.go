@@ -12,6 +12,7 @@ import (
 	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/lineage/registry"
 	"github.com/baseguard/baseguard/policy"
+	"github.com/baseguard/baseguard/report"
 	"github.com/spf13/cobra"
 )
 
@@ -114,7 +115,7 @@ func lineageErrors(w io.Writer, res registry.Result) error {
 	failed := false
 	for _, p := range res.Platforms {
 		if p.Lineage.Err != nil {
-			fmt.Fprintf(w, "baseguard: %s: %v\n", p.Platform, p.Lineage.Err)
+			fmt.Fprintf(w, "baseguard: %s: %s\n", p.Platform, report.Printable(p.Lineage.Err.Error()))
 			failed = true
 		}
 	}
@@ -138,10 +139,11 @@ type inspectPlatformJ struct {
 }
 
 type inspectEntryJ struct {
-	Ref      string `json:"ref"`
-	Digest   string `json:"digest,omitempty"`
-	Source   string `json:"source"`
-	Verified bool   `json:"verified"`
+	Ref         string `json:"ref"`
+	Digest      string `json:"digest,omitempty"`
+	Source      string `json:"source"`
+	Verified    bool   `json:"verified"`
+	TagVerified *bool  `json:"tagVerified,omitempty"`
 }
 
 func writeInspectJSON(w io.Writer, image string, res registry.Result) error {
@@ -149,7 +151,7 @@ func writeInspectJSON(w io.Writer, image string, res registry.Result) error {
 	for _, p := range res.Platforms {
 		pj := inspectPlatformJ{Platform: p.Platform, Digest: p.Digest, Lineage: []inspectEntryJ{}}
 		for _, e := range p.Lineage.Entries {
-			pj.Lineage = append(pj.Lineage, inspectEntryJ{Ref: e.Ref.Canonical(), Digest: e.Digest, Source: string(e.Source), Verified: e.Verified})
+			pj.Lineage = append(pj.Lineage, inspectEntryJ{Ref: e.Ref.Canonical(), Digest: e.Digest, Source: string(e.Source), Verified: e.Verified, TagVerified: e.TagVerified})
 		}
 		if p.Lineage.Err != nil {
 			pj.Error = p.Lineage.Err.Error()
@@ -163,7 +165,7 @@ func writeInspectJSON(w io.Writer, image string, res registry.Result) error {
 
 func writeInspectText(w io.Writer, image string, res registry.Result) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %s\n", image, res.Digest)
+	fmt.Fprintf(&b, "%s  %s\n", report.Printable(image), res.Digest)
 	for _, p := range res.Platforms {
 		platform := p.Platform
 		if platform == "" {
@@ -200,7 +202,7 @@ func writeEntryText(b *strings.Builder, i int, e lineage.Entry) {
 	}
 	b.WriteString("\n")
 	for _, p := range e.Problems {
-		fmt.Fprintf(b, "%s    ! %s\n", strings.Repeat("  ", i), p)
+		fmt.Fprintf(b, "%s    ! %s\n", strings.Repeat("  ", i), report.Printable(p))
 	}
 }
 

@@ -12,8 +12,11 @@ import (
 // Lineage resolves ref and returns the lineage of its primary platform
 // (linux/amd64 when present, else the first), or of the platform ForPlatform
 // names, with Resolved set. When the image itself cannot be resolved, the
-// lineage is the reference alone with Err set; a failure further down keeps
-// what was found, with Err set.
+// lineage is the reference alone with Err set (without a tag written beside
+// a digest: nothing confirmed it); a failure further down keeps what was
+// found, with Err set. For repo:tag@digest, the image's entry says whether
+// the registry confirmed the tag (Entry.TagVerified); when it did not, the
+// entry is the digest alone (Entry.DropUnconfirmedTag).
 func (c *Client) Lineage(ctx context.Context, ref imageref.Ref, opts ...ResolveOption) lineage.Lineage {
 	return LineageOf(ctx, c, ref, opts...)
 }
@@ -25,15 +28,11 @@ func LineageOf(ctx context.Context, r Resolver, ref imageref.Ref, opts ...Resolv
 	}
 	res, err := r.Resolve(ctx, ref, opts...)
 	if err != nil {
-		l := lineage.Of(ref, lineage.SourceReference)
-		l.Err = err
-		return l
+		return lineage.Unconfirmed(ref, lineage.SourceReference, err)
 	}
 	p, ok := res.Primary()
 	if !ok {
-		l := lineage.Of(ref, lineage.SourceReference)
-		l.Err = fmt.Errorf("resolving %s: no platform image", ref)
-		return l
+		return lineage.Unconfirmed(ref, lineage.SourceReference, fmt.Errorf("resolving %s: no platform image", ref))
 	}
 	return p.Lineage
 }

@@ -128,6 +128,11 @@ func (r *resolver) resolve(ctx context.Context, ref imageref.Ref, o resolveOptio
 	}
 	res := Result{Ref: ref, Digest: m.Digest.String(), Platforms: make([]PlatformLineage, len(imgs))}
 	var wg sync.WaitGroup
+	var tagOK bool
+	var tagWhy string
+	if writesTagAndDigest(ref) {
+		wg.Go(func() { tagOK, tagWhy = r.confirmTag(ctx, ref) })
+	}
 	for i, img := range imgs {
 		wg.Go(func() {
 			res.Platforms[i] = PlatformLineage{
@@ -138,6 +143,16 @@ func (r *resolver) resolve(ctx context.Context, ref imageref.Ref, o resolveOptio
 		})
 	}
 	wg.Wait()
+	if writesTagAndDigest(ref) {
+		for i := range res.Platforms {
+			e := &res.Platforms[i].Lineage.Entries[0]
+			if tagOK {
+				e.ConfirmTag()
+			} else {
+				e.DropUnconfirmedTag(tagWhy)
+			}
+		}
+	}
 	return res, nil
 }
 
