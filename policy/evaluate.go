@@ -20,33 +20,24 @@ func (s *Set) Evaluate(sub *subject.Subject, l lineage.Lineage, now time.Time) [
 }
 
 func (cp *compiledPolicy) evaluate(sub *subject.Subject, l lineage.Lineage, now time.Time, out []Result) []Result {
-	pm := cp.match.match(sub.Resource)
-	if pm == noMatch {
+	pm := cp.match.applies(sub.Resource)
+	if pm.t == no {
 		return out
 	}
 	who := ""
 	for i := range cp.rules {
 		cr := &cp.rules[i]
-		rm := cr.match.match(sub.Resource)
-		if rm == noMatch {
+		d := and(pm, cr.match.applies(sub.Resource))
+		if d.t == no {
 			continue
 		}
 		if who == "" {
 			who = describe(sub)
 		}
-		res := Result{Policy: cp.p, Rule: cr.r, Action: cr.action, Subject: sub, Lineage: l}
-		if (pm == unknownNamespace || rm == unknownNamespace) && sub.Resource.NamespaceLabelsErr != nil {
-			res.Status = StatusError
-			res.Reason = fmt.Sprintf("the rule selects namespaces by label and the labels of namespace %q could not be read: %v", sub.Resource.Namespace, sub.Resource.NamespaceLabelsErr)
-			res.Message = fmt.Sprintf("%s: cannot check rule %s: %s", who, cr.r.Name, res.Reason)
-			out = append(out, res)
-			continue
-		}
-		if pm == unknownNamespace || rm == unknownNamespace {
-			res.Status = StatusSkip
-			res.Reason = fmt.Sprintf("the rule selects namespaces by label and the labels of namespace %q are not known; give its Namespace manifest", sub.Resource.Namespace)
-			res.Message = fmt.Sprintf("%s: rule %s skipped: %s", who, cr.r.Name, res.Reason)
-			out = append(out, res)
+		action, actionWhy := cr.actions.actionFor(sub.Resource)
+		res := Result{Policy: cp.p, Rule: cr.r, Action: action, Subject: sub, Lineage: l}
+		if d.t == unknownNamespace {
+			out = append(out, namespaceUnknown(res, cr, who))
 			continue
 		}
 		v := cr.check(l, now)
@@ -54,9 +45,47 @@ func (cp *compiledPolicy) evaluate(sub *subject.Subject, l lineage.Lineage, now 
 		if res.Status == StatusFail || res.Status == StatusWarn {
 			cp.applyException(&res, sub, l, now)
 		}
+		if res.Status != StatusPass {
+			explainAssumptions(&res, d.assumed, actionWhy)
+		}
 		out = append(out, res)
 	}
 	return out
+}
+
+// namespaceUnknown is the result of a rule whose match depends on namespace
+// labels that are unknown: skipped when nobody looked them up, an error
+// when looking them up failed.
+func namespaceUnknown(res Result, cr *compiledRule, who string) Result {
+	ns := res.Subject.Resource.Namespace
+	if err := res.Subject.Resource.NamespaceLabelsErr; err != nil {
+		res.Status = StatusError
+		res.Reason = fmt.Sprintf("the rule selects namespaces by label and the labels of namespace %q could not be read: %v", ns, err)
+		res.Message = fmt.Sprintf("%s: cannot check rule %s: %s", who, cr.r.Name, res.Reason)
+		return res
+	}
+	res.Status = StatusSkip
+	res.Reason = fmt.Sprintf("the rule selects namespaces by label and the labels of namespace %q are not known; give its Namespace manifest", ns)
+	res.Message = fmt.Sprintf("%s: rule %s skipped: %s", who, cr.r.Name, res.Reason)
+	return res
+}
+
+// explainAssumptions adds to a result what its rule was applied without
+// knowing, and why its action is what it is.
+func explainAssumptions(res *Result, assumed []string, actionWhy string) {
+	var parts []string
+	if len(assumed) > 0 {
+		parts = append(parts, "the rule applied without knowing "+strings.Join(assumed, " or ")+", which its match depends on")
+	}
+	if actionWhy != "" {
+		parts = append(parts, actionWhy)
+	}
+	if len(parts) == 0 {
+		return
+	}
+	note := " (" + strings.Join(parts, "; ") + ")"
+	res.Reason += note
+	res.Message += note
 }
 
 // outcome is what a rule concluded about a lineage, before actions.
@@ -80,6 +109,9 @@ type verdict struct {
 func (cr *compiledRule) check(l lineage.Lineage, now time.Time) verdict {
 	r := cr.r
 	if r.Untranslated != "" {
+		if len(r.When) > 0 && l.Err == nil && len(l.Entries) > 0 && len(filter(l.Entries, r.When)) == 0 {
+			return verdict{notApplicable, "no image in the lineage matches " + patternList(r.When)}
+		}
 		return verdict{broken, "this imported rule could not be translated: " + r.Untranslated}
 	}
 	if len(l.Entries) == 0 && l.Err != nil {
@@ -190,7 +222,7 @@ func (cp *compiledPolicy) judge(res *Result, cr *compiledRule, who string, v ver
 		return
 	}
 	res.Status = StatusFail
-	if cr.action == Warn {
+	if res.Action == Warn {
 		res.Status = StatusWarn
 	}
 	res.Message = fmt.Sprintf("%s: %s", who, v.why)
@@ -205,7 +237,7 @@ func (cp *compiledPolicy) judge(res *Result, cr *compiledRule, who string, v ver
 
 // onUnresolved applies the policy's onResolveError choice.
 func (cp *compiledPolicy) onUnresolved(res *Result, cr *compiledRule, who, why string) {
-	choice := cp.onResolveError(cr.action)
+	choice := cp.onResolveError(res.Action)
 	switch choice {
 	case "allow":
 		res.Status = StatusPass
@@ -235,7 +267,7 @@ func (cp *compiledPolicy) alternatives(sub *subject.Subject) string {
 	seen := map[string]bool{}
 	for i := range cp.rules {
 		cr := &cp.rules[i]
-		if len(cr.r.When) > 0 || cr.match.match(sub.Resource) != matched {
+		if len(cr.r.When) > 0 || cr.match.applies(sub.Resource).t != yes {
 			continue
 		}
 		for _, p := range cr.r.Allow {

@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/baseguard/baseguard/subject"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -20,41 +19,32 @@ type obj = map[string]any
 
 // importKyverno translates a Kyverno policy into a native one by its stated
 // intent, recording every deviation from Kyverno's literal evaluation.
+// What cannot be translated exactly either widens the rule (never narrows
+// it) with a note, or makes the rule an error wherever it applies.
 func importKyverno(d kyvernoDoc, configMaps map[string]map[string]string) (*Policy, error) {
 	var kp obj
 	if err := d.node.Decode(&kp); err != nil {
 		return nil, &LoadError{File: d.file, Line: d.node.Line, Msg: cleanYAMLError(err)}
 	}
-	kind := str(kp["kind"])
 	meta := asObj(kp["metadata"])
 	p := &Policy{
 		APIVersion: APIVersion, Kind: Kind,
 		Metadata: Metadata{Name: str(meta["name"])},
 		File:     d.file, Line: d.node.Line,
 	}
-	metaNode := childNode(d.node, "metadata")
-	if ns := str(meta["namespace"]); ns != "" {
-		line := childNode(metaNode, "namespace").Line
-		if kind == "ClusterPolicy" {
-			p.note("", line, fmt.Sprintf("metadata.namespace %q is ignored: a ClusterPolicy is cluster-scoped and applies in every namespace", ns))
-		} else {
-			p.Spec.Match = &Match{Namespaces: &NamespaceFilter{Include: []string{ns}}}
-			p.note("", line, fmt.Sprintf("a namespaced Policy applies only in its namespace %q", ns))
-		}
-	}
+	t := &translator{p: p, file: d.file, line: d.node.Line, configMaps: configMaps, known: judgedKinds()}
+	t.policyScope(str(kp["kind"]), meta, childNode(d.node, "metadata"))
 	spec := asObj(kp["spec"])
-	p.Spec.Action = kyvernoAction(str(spec["validationFailureAction"]))
-	if p.Spec.Action == "" {
-		p.Spec.Action = Audit
-		p.note("", d.node.Line, "no validationFailureAction: Kyverno's default, audit, applies")
+	if err := t.policyActions(spec); err != nil {
+		return nil, err
 	}
+	t.policyNotes(spec)
 	ruleNodes := childNode(childNode(d.node, "spec"), "rules")
 	for i, r := range asList(spec["rules"]) {
-		line := p.Line
+		t.line = p.Line
 		if ruleNodes != nil && i < len(ruleNodes.Content) {
-			line = ruleNodes.Content[i].Line
+			t.line = ruleNodes.Content[i].Line
 		}
-		t := &translator{p: p, file: d.file, line: line, configMaps: configMaps}
 		rule, ok, err := t.rule(asObj(r))
 		if err != nil {
 			return nil, err
@@ -69,6 +59,39 @@ func importKyverno(d kyvernoDoc, configMaps map[string]map[string]string) (*Poli
 	return p, nil
 }
 
+// policyScope reads where a policy applies: everywhere for a
+// ClusterPolicy, its namespace for a Policy.
+func (t *translator) policyScope(kind string, meta obj, metaNode *yaml.Node) {
+	ns := str(meta["namespace"])
+	line := t.line
+	if n := childNode(metaNode, "namespace"); n != nil {
+		line = n.Line
+	}
+	switch {
+	case kind == "ClusterPolicy" && ns != "":
+		t.p.note("", line, fmt.Sprintf("metadata.namespace %q is ignored: a ClusterPolicy is cluster-scoped and applies in every namespace", ns))
+	case kind == "Policy" && ns != "":
+		t.p.Spec.Match = &Match{Filter: Filter{Namespaces: &NamespaceFilter{Include: kyvernoGlobs([]string{ns})}, Line: line}}
+		t.p.note("", line, fmt.Sprintf("a namespaced Policy applies only in its namespace %q", ns))
+	case kind == "Policy":
+		t.p.note("", line, "a namespaced Policy without metadata.namespace: baseguard cannot tell which namespace it was created in, and applies it in every namespace")
+	}
+}
+
+// policyNotes records the policy-wide settings baseguard reads otherwise
+// than Kyverno.
+func (t *translator) policyNotes(spec obj) {
+	if strings.EqualFold(str(spec["applyRules"]), "One") {
+		t.p.note("", t.line, "applyRules: One stops Kyverno at the first rule that matches; baseguard applies every rule")
+	}
+	if b, ok := spec["admission"].(bool); ok && !b {
+		t.p.note("", t.line, "admission: false keeps Kyverno from applying the policy at admission; baseguard applies it everywhere")
+	}
+	if len(asList(asObj(spec["webhookConfiguration"])["matchConditions"])) > 0 {
+		t.p.note("", t.line, "webhookConfiguration.matchConditions (CEL) are not translated: the policy applies regardless of them")
+	}
+}
+
 func (p *Policy) note(rule string, line int, text string) {
 	n := Note{Rule: rule, Line: line, Text: text}
 	for _, have := range p.Notes {
@@ -79,14 +102,16 @@ func (p *Policy) note(rule string, line int, text string) {
 	p.Notes = append(p.Notes, n)
 }
 
-func kyvernoAction(s string) Action {
-	switch strings.ToLower(s) {
-	case "enforce":
-		return Enforce
-	case "audit":
-		return Audit
+// kyvernoAction reads a Kyverno failure action; ok is false for a value
+// Kyverno refuses.
+func kyvernoAction(s string) (Action, bool) {
+	switch s {
+	case "Enforce", "enforce":
+		return Enforce, true
+	case "Audit", "audit":
+		return Audit, true
 	}
-	return ""
+	return "", false
 }
 
 type translator struct {
@@ -97,6 +122,9 @@ type translator struct {
 	configMaps map[string]map[string]string
 	// ruleContext maps rule-level context names to ConfigMap data.
 	ruleContext map[string]map[string]string
+	// known are the kinds baseguard judges; matchKinds those the rule's
+	// match names other than through Pod.
+	known, matchKinds map[string]bool
 }
 
 func (t *translator) note(format string, args ...any) {
@@ -104,65 +132,131 @@ func (t *translator) note(format string, args ...any) {
 }
 
 func (t *translator) errorf(format string, args ...any) error {
-	return &LoadError{File: t.file, Line: t.line, Msg: fmt.Sprintf("Kyverno policy %q rule %q: ", t.p.Metadata.Name, t.name) + fmt.Sprintf(format, args...)}
+	prefix := fmt.Sprintf("Kyverno policy %q: ", t.p.Metadata.Name)
+	if t.name != "" {
+		prefix = fmt.Sprintf("Kyverno policy %q rule %q: ", t.p.Metadata.Name, t.name)
+	}
+	return &LoadError{File: t.file, Line: t.line, Msg: prefix + fmt.Sprintf(format, args...)}
 }
 
-func (t *translator) rule(r obj) (Rule, bool, error) {
+// untranslated marks the rule as one baseguard cannot express; the first
+// reason is kept.
+func untranslated(rule *Rule, format string, args ...any) {
+	if rule.Untranslated == "" {
+		rule.Untranslated = fmt.Sprintf(format, args...)
+	}
+}
+
+// rule translates one Kyverno rule; ok is false for a rule baseguard does
+// not apply (it validates nothing, or never applies to what baseguard
+// judges).
+func (t *translator) rule(r obj) (rule Rule, ok bool, err error) {
 	t.name = str(r["name"])
-	rule := Rule{Name: t.name, Line: t.line}
-	validate, ok := r["validate"].(obj)
-	if !ok {
-		for _, k := range []string{"mutate", "generate", "verifyImages"} {
+	rule = Rule{Name: t.name, Line: t.line}
+	validate, isValidate := r["validate"].(obj)
+	verify := asList(r["verifyImages"])
+	if !isValidate && len(verify) == 0 {
+		for _, k := range []string{"mutate", "generate"} {
 			if r[k] != nil {
-				t.note("a %s rule is not a validation of base images; baseguard does not apply it", k)
+				t.note("a %s rule validates nothing; baseguard does not apply it", k)
 				return rule, false, nil
 			}
 		}
 		t.note("the rule has no validate section; baseguard does not apply it")
 		return rule, false, nil
 	}
-	if err := t.loadContext(r["context"]); err != nil {
+	m, keep, err := t.kyvernoMatch(asObj(r["match"]), asObj(r["exclude"]))
+	if err != nil {
 		return rule, false, err
 	}
-	rule.Message = strings.TrimSpace(str(validate["message"]))
-	rule.Action = kyvernoAction(str(validate["failureAction"]))
-	rule.Match = t.match(asObj(r["match"]), asObj(r["exclude"]))
-	if err := t.preconditions(r["preconditions"], &rule); err != nil {
+	if !keep {
+		t.note("the rule's match selects nothing baseguard judges (or its exclude takes out everything); baseguard does not apply it")
+		return rule, false, nil
+	}
+	rule.Match = m
+	if isValidate {
+		keep, err = t.validate(r, validate, &rule)
+	} else {
+		keep, err = t.verifyImages(verify, &rule)
+	}
+	if err != nil || !keep {
 		return rule, false, err
-	}
-	handled := false
-	for _, key := range []string{"pattern", "anyPattern"} {
-		if validate[key] != nil {
-			handled = true
-			if err := t.pattern(validate[key], key == "anyPattern", &rule); err != nil {
-				return rule, false, err
-			}
-		}
-	}
-	if deny, ok := validate["deny"].(obj); ok {
-		handled = true
-		if err := t.denyConditions(asObj(deny)["conditions"], "", "", &rule); err != nil {
-			return rule, false, err
-		}
-	}
-	if fe := asList(validate["foreach"]); len(fe) > 0 {
-		handled = true
-		for _, f := range fe {
-			if err := t.foreach(asObj(f), &rule); err != nil {
-				return rule, false, err
-			}
-		}
-	}
-	if !handled {
-		rule.Untranslated = "its validate section uses a form baseguard does not translate (only pattern, anyPattern, deny and foreach over images are)"
 	}
 	if rule.Untranslated == "" && len(rule.Allow) == 0 && len(rule.Deny) == 0 && !rule.RequireBase {
-		rule.Untranslated = "it constrains no container image"
+		untranslated(&rule, "it constrains no container image")
 	}
 	if rule.Untranslated != "" {
 		t.note("not translated: %s; it yields an error result wherever it applies", rule.Untranslated)
 	}
 	return rule, true, nil
+}
+
+// verifyImages: baseguard verifies no signature or attestation, so the
+// rule is an error for the images it names.
+func (t *translator) verifyImages(entries []any, rule *Rule) (bool, error) {
+	var refs []string
+	for _, e := range entries {
+		e := asObj(e)
+		refs = append(refs, strList(e["imageReferences"])...)
+		if e["image"] != nil {
+			refs = append(refs, str(e["image"]))
+		}
+	}
+	untranslated(rule, "a verifyImages rule checks signatures and attestations, which baseguard does not verify")
+	if !contains(refs, "*") && len(refs) > 0 {
+		ps, _, err := t.componentPatterns("written", refs, false)
+		if err != nil {
+			return false, err
+		}
+		rule.When = ps
+	}
+	return true, nil
+}
+
+// validate translates a validate rule.
+func (t *translator) validate(r, validate obj, rule *Rule) (bool, error) {
+	if err := t.loadContext(r["context"]); err != nil {
+		return false, err
+	}
+	rule.Message = strings.TrimSpace(str(validate["message"]))
+	if err := t.ruleActions(validate, rule); err != nil {
+		return false, err
+	}
+	if r["celPreconditions"] != nil {
+		untranslated(rule, "its celPreconditions are not translated")
+	}
+	pre := t.conditionSet(r["preconditions"], &condContext{pre: true})
+	if !t.applyPreconditions(pre, rule) {
+		return false, nil
+	}
+	var forms []string
+	for _, k := range []string{"pattern", "anyPattern", "deny", "foreach", "podSecurity", "cel", "manifests", "assert"} {
+		if validate[k] != nil {
+			forms = append(forms, k)
+		}
+	}
+	if len(forms) != 1 {
+		untranslated(rule, "its validate section uses %s; baseguard translates exactly one of pattern, anyPattern, deny and foreach over container images", formsText(forms))
+		return true, nil
+	}
+	switch forms[0] {
+	case "pattern", "anyPattern":
+		return true, t.pattern(validate[forms[0]], forms[0] == "anyPattern", rule)
+	case "deny":
+		cs := t.conditionSet(asObj(validate["deny"])["conditions"], &condContext{})
+		return t.applyDeny(cs, rule), nil
+	case "foreach":
+		return t.foreach(asList(validate["foreach"]), rule)
+	}
+	untranslated(rule, "its validate.%s is not translated (only pattern, anyPattern, deny and foreach over container images are)", forms[0])
+	return true, nil
+}
+
+func formsText(forms []string) string {
+	if len(forms) == 0 {
+		return "no validation form"
+	}
+	return strings.Join(forms, " and ")
 }
 
 // loadContext records the rule's ConfigMap context entries.
@@ -182,123 +276,6 @@ func (t *translator) loadContext(v any) error {
 		t.ruleContext[str(c["name"])] = data
 	}
 	return nil
-}
-
-// resourceBlocks returns the resource filters of a Kyverno match or
-// exclude: `resources`, or those under `any` and `all`.
-func resourceBlocks(m obj) []obj {
-	var blocks []obj
-	if res, ok := m["resources"].(obj); ok {
-		blocks = append(blocks, res)
-	}
-	for _, k := range []string{"any", "all"} {
-		for _, b := range asList(m[k]) {
-			if res, ok := asObj(b)["resources"].(obj); ok {
-				blocks = append(blocks, res)
-			}
-		}
-	}
-	return blocks
-}
-
-func (t *translator) match(m, exclude obj) *Match {
-	out := &Match{}
-	blocks := resourceBlocks(m)
-	if len(m) > 0 && len(blocks) == 0 {
-		t.note("match selects by something other than resources (e.g. subjects or roles), which baseguard does not translate: the rule applies to every pod-bearing kind")
-	}
-	kinds := map[string]bool{}
-	for _, res := range blocks {
-		for _, k := range asList(res["kinds"]) {
-			s := str(k)
-			kinds[s[strings.LastIndex(s, "/")+1:]] = true
-		}
-		if ns := strList(res["namespaces"]); len(ns) > 0 {
-			out.Namespaces = &NamespaceFilter{Include: ns}
-		}
-		if sel := selector(res["selector"]); sel != nil {
-			out.Selector = sel
-		}
-		if sel := selector(res["namespaceSelector"]); sel != nil {
-			out.NamespaceSelector = sel
-		}
-	}
-	if len(blocks) > 1 {
-		t.note("match lists several resource blocks; baseguard applies the union of their kinds with the last block's filters")
-	}
-	out.Kinds = t.kinds(kinds)
-	t.exclude(exclude, out)
-	if out.Kinds == nil && out.Namespaces == nil && out.Selector == nil && out.NamespaceSelector == nil {
-		return nil
-	}
-	return out
-}
-
-func (t *translator) kinds(kinds map[string]bool) []string {
-	if kinds["Pod"] {
-		var missing []string
-		for k := range subject.PodKinds {
-			if !kinds[k] {
-				missing = append(missing, k)
-			}
-		}
-		if len(missing) > 0 {
-			sort.Strings(missing)
-			t.note("match names Pod: baseguard applies the rule to every pod-bearing kind (also %s, as Kyverno's auto-generated rules and the Pods they create would) and to Dockerfiles", strings.Join(missing, ", "))
-		}
-		return nil
-	}
-	var out []string
-	for k := range kinds {
-		if _, ok := subject.PodKinds[k]; ok {
-			out = append(out, k)
-		} else {
-			t.note("kind %s carries no pod spec; baseguard ignores it", k)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (t *translator) exclude(ex obj, out *Match) {
-	if len(ex) == 0 {
-		return
-	}
-	blocks := resourceBlocks(ex)
-	if len(blocks) == 0 {
-		t.note("exclude filters other than namespaces are not translated: the rule applies more widely than in Kyverno")
-	}
-	for _, res := range blocks {
-		ns := strList(res["namespaces"])
-		if len(ns) > 0 {
-			if out.Namespaces == nil {
-				out.Namespaces = &NamespaceFilter{}
-			}
-			out.Namespaces.Exclude = append(out.Namespaces.Exclude, ns...)
-		}
-		if len(res) > 1 || len(ns) == 0 {
-			t.note("exclude filters other than namespaces are not translated: the rule applies more widely than in Kyverno")
-		}
-	}
-}
-
-func selector(v any) *LabelSelector {
-	m := asObj(v)
-	if len(m) == 0 {
-		return nil
-	}
-	s := &LabelSelector{}
-	for k, v := range asObj(m["matchLabels"]) {
-		if s.MatchLabels == nil {
-			s.MatchLabels = map[string]string{}
-		}
-		s.MatchLabels[k] = str(v)
-	}
-	for _, e := range asList(m["matchExpressions"]) {
-		e := asObj(e)
-		s.MatchExpressions = append(s.MatchExpressions, LabelExpression{Key: str(e["key"]), Operator: str(e["operator"]), Values: strList(e["values"])})
-	}
-	return s
 }
 
 func asObj(v any) obj {

@@ -3,14 +3,38 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 )
 
-// conditions returns the conditions of a Kyverno condition block: a list,
-// or {any: [...], all: [...]}.
+// imagePred is a translated condition on one image: it holds when the
+// image (or, for base, its declared base) matches one of pats, or when
+// negated, none of them. exact is false when pats match more than the
+// condition names: fit for a deny, not for an allow or a precondition.
+type imagePred struct {
+	pats        []Pattern
+	negated     bool
+	exact       bool
+	base        bool
+	requireBase bool // the base must be known
+	never       bool // the condition holds for no image
+}
+
+// conditionSet is a translated any/all condition block: the admission
+// operations it holds for, and what it says of each image.
+type conditionSet struct {
+	// why is set when the block cannot be translated exactly.
+	why string
+	// never: the block holds for nothing baseguard judges.
+	never bool
+	// ops are the admission operations it holds for; nil for both.
+	ops   []string
+	preds []imagePred
+}
+
+// conditions returns the conditions of a Kyverno condition block: a list
+// (all must hold), or {any: [...], all: [...]}.
 func conditions(v any) (anyOf, allOf []obj) {
 	for _, c := range asList(v) {
 		allOf = append(allOf, asObj(c))
@@ -25,343 +49,342 @@ func conditions(v any) (anyOf, allOf []obj) {
 	return anyOf, allOf
 }
 
-func (t *translator) preconditions(v any, rule *Rule) error {
+// conditionSet translates a condition block. Kyverno holds a block when
+// one of any holds (if any are given) and all of all hold.
+func (t *translator) conditionSet(v any, ctx *condContext) conditionSet {
 	anyOf, allOf := conditions(v)
-	for _, c := range append(anyOf, allOf...) {
-		key := str(c["key"])
-		if strings.Contains(key, "request.operation") {
-			continue // admission operations are baseguard's own business
-		}
-		comp, ok := imageKey(key)
-		if !ok {
-			t.note("precondition on %s is not translated: the rule applies regardless", key)
-			continue
-		}
-		op := str(c["operator"])
-		if strings.Contains(key, "spec.template") {
-			t.note("the precondition reads %s, which Pods lack, so Kyverno never applies the rule to Pods; baseguard applies it to every pod-bearing kind", strings.Trim(key, "{} "))
-		}
-		if op == "Contains" {
-			t.note("Contains is not a Kyverno operator; baseguard reads it as \"some image contains\" and applies the rule to the matching images only, not to every container of the resource")
-		}
-		vals, err := t.values(c["value"])
-		if err != nil {
-			return err
-		}
-		switch op {
-		case "AnyIn", "AllIn", "In", "Equals", "Contains":
-			ps, err := t.patterns(comp, vals, op == "Contains")
-			if err != nil {
-				return err
+	var cs conditionSet
+	anyOps, allOps := [][]string{}, [][]string{}
+	var anyPreds, allPreds []imagePred
+	for i, group := range [][]obj{anyOf, allOf} {
+		for _, c := range group {
+			ops, pred, why := t.condition(c, ctx)
+			if why != "" {
+				return conditionSet{why: why}
 			}
-			rule.When = addPatterns(rule.When, ps)
-		default:
-			t.note("precondition operator %s is not translated: the rule applies regardless", op)
+			switch {
+			case ops != nil && i == 0:
+				anyOps = append(anyOps, ops)
+			case ops != nil:
+				allOps = append(allOps, ops)
+			case i == 0:
+				anyPreds = append(anyPreds, *pred)
+			default:
+				allPreds = append(allPreds, *pred)
+			}
 		}
 	}
-	return nil
+	if len(anyOps) > 0 && len(anyPreds) > 0 {
+		return conditionSet{why: "its conditions mix the admission operation and images under any"}
+	}
+	cs.ops, cs.never, cs.why = t.operationSet(anyOps, allOps)
+	if cs.why != "" || cs.never {
+		return cs
+	}
+	cs.preds, cs.never, cs.why = combinePreds(anyPreds, allPreds, ctx)
+	return cs
 }
 
-// pattern translates a validate.pattern (or anyPattern) over container
-// images into allow and deny lists.
-func (t *translator) pattern(v any, anyPattern bool, rule *Rule) error {
-	pats := []any{v}
-	if anyPattern {
-		pats = asList(v)
+// operationSet joins the operation conditions: one of anyOps and all of
+// allOps. Outside admission is read as Kyverno's background scans.
+func (t *translator) operationSet(anyOps, allOps [][]string) (ops []string, never bool, why string) {
+	if len(anyOps) == 0 && len(allOps) == 0 {
+		return nil, false, ""
 	}
-	found := false
-	for _, p := range pats {
-		var images []string
-		lists := map[string]bool{}
-		anchored := false
-		walkPattern(asObj(p), "", func(path, list, image string) {
-			images = append(images, image)
-			lists[list] = true
-			anchored = anchored || strings.Contains(path, "(template)")
-		})
-		if anchored {
-			t.note("(template)? is read as \"the pod spec, wherever the kind keeps it\"; in Kyverno it is a literal field name that never matches, so the rule fails every resource, approved images included")
+	set := []string{"CREATE", "UPDATE", "BACKGROUND"}
+	if len(anyOps) > 0 {
+		var union []string
+		for _, o := range anyOps {
+			union = merge(union, o)
 		}
-		if len(lists) > 0 && len(lists) < 3 {
-			t.note("the pattern names only %s; baseguard checks every container list (containers, initContainers, ephemeralContainers) and CronJob templates", strings.Join(sortedSet(lists), ", "))
-		}
-		for _, img := range images {
-			found = true
-			if err := t.imagePattern(img, rule); err != nil {
-				return err
-			}
-		}
+		set = intersect(set, union)
 	}
-	if !found {
-		rule.Untranslated = "its pattern constrains no container image"
+	for _, o := range allOps {
+		set = intersect(set, o)
 	}
-	return nil
-}
-
-// walkPattern finds `image:` values under container lists in a Kyverno
-// pattern, whatever anchors lead there.
-func walkPattern(m obj, path string, fn func(path, list, image string)) {
-	for k, v := range m {
-		key := strings.Trim(k, "=()^X<+")
-		key = strings.TrimSuffix(key, "?")
-		key = strings.Trim(key, "()")
-		p := path + "." + k
-		switch key {
-		case "containers", "initContainers", "ephemeralContainers":
-			for _, c := range asList(v) {
-				for ck, cv := range asObj(c) {
-					if strings.Trim(ck, "=()^X<+") == "image" {
-						fn(p, key, str(cv))
-					}
-				}
-			}
-		default:
-			if sub, ok := v.(obj); ok {
-				walkPattern(sub, p, fn)
-			}
-		}
-	}
-}
-
-// imagePattern translates a Kyverno image pattern: `a* | b*` allows,
-// `!a*` and `!a* & !b*` deny.
-func (t *translator) imagePattern(s string, rule *Rule) error {
-	if strings.Contains(s, "&") {
-		var deny []string
-		for _, part := range strings.Split(s, "&") {
-			part = strings.TrimSpace(part)
-			if !strings.HasPrefix(part, "!") {
-				rule.Untranslated = fmt.Sprintf("image pattern %q mixes & with a positive pattern", s)
-				return nil
-			}
-			deny = append(deny, strings.TrimPrefix(part, "!"))
-		}
-		ps, err := t.patterns("reference", deny, false)
-		rule.Deny = addPatterns(rule.Deny, ps)
-		return err
-	}
-	var allow, deny []string
-	for _, part := range strings.Split(s, "|") {
-		part = strings.TrimSpace(part)
-		if strings.HasPrefix(part, "!") {
-			deny = append(deny, strings.TrimPrefix(part, "!"))
-		} else {
-			allow = append(allow, part)
-		}
-	}
-	if len(allow) > 0 && len(deny) > 0 {
-		rule.Untranslated = fmt.Sprintf("image pattern %q mixes | with negations", s)
-		return nil
-	}
-	a, err := t.patterns("reference", allow, false)
-	if err != nil {
-		return err
-	}
-	d, err := t.patterns("reference", deny, false)
-	rule.Allow, rule.Deny = addPatterns(rule.Allow, a), addPatterns(rule.Deny, d)
-	return err
-}
-
-// denyConditions translates validate.deny.conditions over images. base is
-// the name of a variable holding the image's declared base, imageVar the
-// name of an imageRegistry context entry, inside a foreach.
-func (t *translator) denyConditions(v any, base, imageVar string, rule *Rule) error {
-	anyOf, allOf := conditions(v)
-	if len(allOf) > 1 {
-		rule.Untranslated = "deny.conditions.all joins several conditions"
-		return nil
-	}
-	for _, c := range append(anyOf, allOf...) {
-		key, op := str(c["key"]), str(c["operator"])
-		if isBaseKey(key, base, imageVar) {
-			if err := t.baseCondition(c, op, rule); err != nil {
-				return err
-			}
-			continue
-		}
-		comp, ok := imageKey(key)
-		if !ok {
-			rule.Untranslated = fmt.Sprintf("deny condition on %s is not about images", key)
-			return nil
-		}
-		if comp == "name" || comp == "path" {
-			t.note("the deny key %s holds the image name without registry or tag in Kyverno, so tag patterns like *ubuntu:18.04* never matched there; baseguard matches the whole reference, tag included", strings.Trim(key, "{} "))
-		}
-		if strings.Contains(key, "images.containers") || strings.Contains(key, ".containers") {
-			t.note("the deny key reads only containers; baseguard checks every container list")
-		}
-		vals, err := t.values(c["value"])
-		if err != nil {
-			return err
-		}
-		ps, err := t.patterns(comp, vals, op == "Contains" || op == "NotContains")
-		if err != nil {
-			return err
-		}
-		switch op {
-		case "AnyIn", "AllIn", "In", "Equals", "Contains":
-			rule.Deny = addPatterns(rule.Deny, ps)
-		case "AnyNotIn", "AllNotIn", "NotIn", "NotEquals", "NotContains":
-			rule.Allow = addPatterns(rule.Allow, ps)
-		default:
-			rule.Untranslated = fmt.Sprintf("deny operator %s is not translated", op)
-			return nil
-		}
-	}
-	return nil
-}
-
-// baseCondition translates a condition on an image's declared base
-// (org.opencontainers.image.base.name).
-func (t *translator) baseCondition(c obj, op string, rule *Rule) error {
-	vals, err := t.values(c["value"])
-	if err != nil {
-		return err
-	}
+	admission := intersect([]string{"CREATE", "UPDATE"}, set)
 	switch {
-	case (op == "Equals" && len(vals) == 1 && vals[0] == "") || (op == "NotEquals" && len(vals) == 0):
-		rule.RequireBase = true
-		t.note("the rule requires a known base; baseguard finds it in annotations, provenance, buildinfo, buildpacks metadata or layers, not only in the manifest annotation Kyverno reads")
-	case op == "AnyNotIn" || op == "NotIn" || op == "AllNotIn" || op == "NotEquals":
-		ps, err := t.patterns("reference", vals, false)
-		if err != nil {
-			return err
-		}
-		rule.Allow = addPatterns(rule.Allow, ps)
-		rule.RequireBase = true
-		t.note("the allow list applies to the image's lineage: its resolved bases (offline: the image itself)")
-	case op == "AnyIn" || op == "In" || op == "Equals":
-		ps, err := t.patterns("reference", vals, false)
-		if err != nil {
-			return err
-		}
-		rule.Deny = addPatterns(rule.Deny, ps)
-	default:
-		rule.Untranslated = fmt.Sprintf("base condition operator %s is not translated", op)
+	case len(admission) == 0 && slices.Contains(set, "BACKGROUND"):
+		return nil, false, "its conditions hold only outside admission (background scans), which baseguard cannot tell from CI"
+	case len(admission) == 0:
+		return nil, true, ""
+	case !slices.Contains(set, "BACKGROUND"):
+		t.note("its conditions exclude Kyverno's background scans; baseguard's check and audit, where there is no admission operation, apply the rule")
 	}
-	return nil
+	if len(admission) == 2 {
+		return nil, false, ""
+	}
+	return admission, false, ""
 }
 
-func (t *translator) foreach(f obj, rule *Rule) error {
-	list := str(f["list"])
-	if !strings.Contains(list, "ontainers") {
-		rule.Untranslated = fmt.Sprintf("foreach over %s is not about containers", list)
-		return nil
-	}
-	t.note("foreach lists %s; baseguard checks every container list", list)
-	imageVar, base := "", ""
-	for _, c := range asList(f["context"]) {
-		c := asObj(c)
-		if ir, ok := c["imageRegistry"].(obj); ok && strings.Contains(str(ir["reference"]), "element.image") {
-			imageVar = str(c["name"])
-		}
-		if v, ok := c["variable"].(obj); ok && strings.Contains(str(v["jmesPath"]), "image.base.name") {
-			base = str(c["name"])
+func intersect(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if slices.Contains(b, s) {
+			out = append(out, s)
 		}
 	}
-	deny := asObj(f["deny"])
-	return t.denyConditions(deny["conditions"], base, imageVar, rule)
+	return out
 }
 
-func isBaseKey(key, base, imageVar string) bool {
-	k := strings.Trim(key, "{} ")
-	if strings.Contains(k, "image.base.name") {
-		return true
+// combinePreds joins the image conditions of a block. Over the resource's
+// images (a list) Kyverno's conditions are about some image, so only
+// alternatives (any) join exactly; over one element (foreach), all of
+// several negated conditions is one negation of their union.
+func combinePreds(anyP, allP []imagePred, ctx *condContext) (preds []imagePred, never bool, why string) {
+	switch {
+	case len(anyP) > 0 && len(allP) > 0:
+		return nil, false, "its conditions join image conditions under both any and all"
+	case len(allP) > 1 && ctx.element && !ctx.pre && allNegatedAlike(allP):
+		joined := imagePred{negated: true, exact: true, base: allP[0].base, requireBase: allP[0].base}
+		for _, p := range allP {
+			joined.pats = addPatterns(joined.pats, p.pats)
+			joined.exact = joined.exact && p.exact
+		}
+		return []imagePred{joined}, false, ""
+	case len(allP) > 1:
+		return nil, false, "its conditions require several image conditions at once (all), which baseguard cannot express"
+	case len(allP) == 1:
+		if allP[0].never {
+			return nil, true, ""
+		}
+		return allP, false, ""
 	}
-	return base != "" && (k == base || strings.HasPrefix(k, base+" "))
+	for _, p := range anyP {
+		if !p.never {
+			preds = append(preds, p)
+		}
+	}
+	if len(anyP) > 0 && len(preds) == 0 {
+		return nil, true, ""
+	}
+	return preds, false, ""
 }
 
-// imageKey reports whether a Kyverno variable reads container images, and
-// which part of them.
-func imageKey(key string) (string, bool) {
-	k := strings.Trim(key, "{} ")
-	k, _, _ = strings.Cut(k, "||")
-	k = strings.TrimSpace(k)
-	if strings.HasPrefix(k, "images.") {
-		parts := strings.Split(k, ".")
-		switch last := parts[len(parts)-1]; last {
-		case "registry", "name", "path", "tag", "digest":
-			return last, true
-		}
-		return "reference", true
-	}
-	if strings.HasSuffix(k, ".image") || strings.HasSuffix(k, "[].image") || k == "element.image" {
-		return "reference", true
-	}
-	return "", false
-}
-
-// values resolves a condition's value: a list, a scalar, or a variable
-// naming ConfigMap data (`{{ baseimages.data.allowedbaseimages }}`) that
-// holds a JSON list or a comma-separated one.
-func (t *translator) values(v any) ([]string, error) {
-	if l, ok := v.([]any); ok {
-		return strList(l), nil
-	}
-	s := str(v)
-	if strings.HasPrefix(strings.TrimSpace(s), "{{") {
-		ref := strings.Trim(s, "{} ")
-		name, rest, _ := strings.Cut(ref, ".")
-		data, ok := t.ruleContext[name]
-		key := strings.TrimPrefix(rest, "data.")
-		if !ok || !strings.HasPrefix(rest, "data.") {
-			return nil, t.errorf("value %s names no ConfigMap context entry", s)
-		}
-		val, ok := data[strings.Trim(key, `"`)]
-		if !ok {
-			return nil, t.errorf("ConfigMap data has no key %q", key)
-		}
-		return splitList(val), nil
-	}
-	return []string{s}, nil
-}
-
-func splitList(s string) []string {
-	var l []string
-	if err := json.Unmarshal([]byte(s), &l); err == nil {
-		return l
-	}
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '|' || r == '\n' }) {
-		if part = strings.TrimSpace(part); part != "" {
-			l = append(l, part)
-		}
-	}
-	return l
-}
-
-// patterns turns condition values on an image component into reference
-// patterns.
-func (t *translator) patterns(comp string, vals []string, contains bool) ([]Pattern, error) {
-	var out []Pattern
-	for _, v := range vals {
-		if contains {
-			v = "*" + v + "*"
-		}
-		switch comp {
-		case "registry":
-			v += "/*"
-		case "tag":
-			v = "*:" + v
-		case "digest":
-			v = "*@" + v
-		}
-		var p Pattern
-		n := &yaml.Node{Kind: yaml.ScalarNode, Value: v, Line: t.line}
-		if err := p.UnmarshalYAML(n); err != nil {
-			return nil, t.errorf("%v", err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-// addPatterns appends the patterns dst does not hold yet: a Kyverno
-// pattern repeats its image list for every container list.
-func addPatterns(dst, ps []Pattern) []Pattern {
+func allNegatedAlike(ps []imagePred) bool {
 	for _, p := range ps {
-		if !slices.ContainsFunc(dst, func(q Pattern) bool { return q.String() == p.String() }) {
-			dst = append(dst, p)
+		if !p.negated || p.base != ps[0].base || p.never {
+			return false
 		}
 	}
-	return dst
+	return true
+}
+
+// condition translates one condition: an operation set, or a predicate on
+// each image; why is set when it cannot be translated exactly.
+func (t *translator) condition(c obj, ctx *condContext) (ops []string, pred *imagePred, why string) {
+	k := parseKey(c["key"], ctx)
+	op := strings.ToLower(str(c["operator"]))
+	switch k.kind {
+	case keyOperation:
+		return t.operationCondition(k, op, c["value"])
+	case keyImages, keyElementImage:
+		t.noteKey(k, op)
+		p, why := t.imageCondition(k, op, c["value"])
+		return nil, p, why
+	case keyBase:
+		p, why := t.baseCondition(op, c["value"])
+		return nil, p, why
+	}
+	return nil, nil, fmt.Sprintf("a condition on %s is not about the images baseguard judges", keyText(c["key"]))
+}
+
+func keyText(key any) string {
+	s := strings.TrimSpace(strings.Trim(str(key), "{} "))
+	if s == "" {
+		return "an empty key"
+	}
+	return s
+}
+
+func (t *translator) noteKey(k condKey, op string) {
+	if k.template {
+		t.note("a condition reads %s, which Pods lack (Kyverno never applies it to Pods); baseguard reads the pod spec wherever the kind keeps it", k.expr)
+	}
+	if len(k.lists) > 0 && len(k.lists) < 3 {
+		t.note("a condition reads only %s; baseguard checks every container list", strings.Join(k.lists, ", "))
+	}
+	if k.comp == "name" || k.comp == "path" {
+		t.note("%s holds the image name without registry or tag in Kyverno, so tag patterns like *ubuntu:18.04* never matched there; baseguard matches the whole reference, tag included", k.expr)
+	}
+	if op == "contains" {
+		t.note("Contains is not a Kyverno operator; baseguard reads it as \"some image contains\"")
+	}
+}
+
+// kyvernoOps names the operators: of the key's values, some (any) or
+// each (all) is (in) or is not (notin) among the condition's values.
+var (
+	positiveOps = []string{"equal", "equals", "anyin", "allin", "in", "contains"}
+	negativeOps = []string{"notequal", "notequals", "anynotin", "allnotin", "notin"}
+	// listOps are exact over a list of images: some image is, or is not,
+	// among the values.
+	listOps = []string{"anyin", "anynotin", "contains"}
+)
+
+// imageCondition translates a condition on images.
+func (t *translator) imageCondition(k condKey, op string, value any) (*imagePred, string) {
+	negated := slices.Contains(negativeOps, op)
+	if !negated && !slices.Contains(positiveOps, op) {
+		return nil, fmt.Sprintf("operator %s on images is not translated", op)
+	}
+	if k.kind == keyImages && !slices.Contains(listOps, op) {
+		return nil, fmt.Sprintf("%s over the list of images is a condition on the whole list, which baseguard cannot express per image", op)
+	}
+	vals, literal, why := t.conditionValues(value, op, k.kind == keyElementImage)
+	if why != "" {
+		return nil, why
+	}
+	if op == "contains" {
+		for i, v := range vals {
+			vals[i] = "*" + v + "*"
+		}
+	}
+	pats, exact, err := t.componentPatterns(k.comp, vals, literal)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return predicate(pats, negated, exact)
+}
+
+func predicate(pats []Pattern, negated, exact bool) (*imagePred, string) {
+	p := &imagePred{pats: pats, negated: negated, exact: exact}
+	if len(pats) == 0 {
+		if negated {
+			return nil, "its condition holds for every image (no value can match one), which would deny everything"
+		}
+		p.never = true
+	}
+	return p, ""
+}
+
+// rangeValue is Kyverno's numeric range syntax (`1-5`), which its In
+// operators read as a range.
+var rangeValue = regexp.MustCompile(`^[-|+]?\d+(?:\.\d+)?[A-Za-z]*!?-[-|+]?\d+(?:\.\d+)?[A-Za-z]*$`)
+
+// conditionValues reads a condition's value as Kyverno does: a list (each
+// a wildcard pattern), or a string (after ConfigMap variables): a JSON
+// list, whose items a single-valued key compares whole (literal), or one
+// wildcard pattern.
+func (t *translator) conditionValues(v any, op string, scalarKey bool) (vals []string, literal bool, why string) {
+	equals := strings.Contains(op, "equal")
+	switch v := v.(type) {
+	case []any:
+		if equals {
+			return nil, false, "Equals compares with a whole list, which never holds for an image"
+		}
+		for _, x := range v {
+			if _, ok := x.(string); !ok {
+				return nil, false, fmt.Sprintf("value %v is not a string", x)
+			}
+		}
+		return strList(v), false, ""
+	case string:
+		s, why := t.substitute(v)
+		if why != "" {
+			return nil, false, why
+		}
+		if rangeValue.MatchString(s) {
+			return nil, false, fmt.Sprintf("value %q is a numeric range", s)
+		}
+		if !equals && json.Valid([]byte(s)) {
+			var l []string
+			if err := json.Unmarshal([]byte(s), &l); err != nil {
+				return nil, false, fmt.Sprintf("value %q is JSON but not a list of strings", s)
+			}
+			return l, scalarKey, ""
+		}
+		return []string{s}, false, ""
+	}
+	return nil, false, fmt.Sprintf("value %v is not a string or a list of strings", v)
+}
+
+// substitute resolves a value that is a variable naming ConfigMap data
+// (`{{ baseimages.data.allowedbaseimages }}`).
+func (t *translator) substitute(s string) (string, string) {
+	trimmed := strings.TrimSpace(s)
+	if !strings.Contains(trimmed, "{{") {
+		return s, ""
+	}
+	if !strings.HasPrefix(trimmed, "{{") || !strings.HasSuffix(trimmed, "}}") || strings.Count(trimmed, "{{") != 1 {
+		return "", fmt.Sprintf("value %s mixes text and variables", s)
+	}
+	ref := strings.TrimSpace(trimmed[2 : len(trimmed)-2])
+	name, rest, _ := strings.Cut(ref, ".")
+	data, ok := t.ruleContext[name]
+	if !ok || !strings.HasPrefix(rest, "data.") {
+		return "", fmt.Sprintf("value %s reads a variable that is not ConfigMap data", s)
+	}
+	key := strings.Trim(strings.TrimPrefix(rest, "data."), `"`)
+	val, ok := data[key]
+	if !ok {
+		return "", fmt.Sprintf("the ConfigMap of %s has no key %q (Kyverno fails the rule)", name, key)
+	}
+	return val, ""
+}
+
+// operationCondition evaluates a condition on request.operation for each
+// operation baseguard judges and for background scans, as Kyverno would.
+func (t *translator) operationCondition(k condKey, op string, value any) ([]string, *imagePred, string) {
+	vals, literal, why := t.conditionValues(value, op, true)
+	if why != "" {
+		return nil, nil, why
+	}
+	negated := slices.Contains(negativeOps, op)
+	if op == "contains" || (!negated && !slices.Contains(positiveOps, op)) {
+		return nil, nil, fmt.Sprintf("operator %s on request.operation is not translated", op)
+	}
+	var holds []string
+	for _, operation := range []string{"CREATE", "UPDATE", "BACKGROUND"} {
+		key := operation
+		if operation == "BACKGROUND" {
+			key = k.outside
+		}
+		if among(key, vals, literal) != negated {
+			holds = append(holds, operation)
+		}
+	}
+	return holds, nil, ""
+}
+
+// among reports whether key is one of vals: whole when literal, else as
+// Kyverno's wildcards (either way round).
+func among(key string, vals []string, literal bool) bool {
+	for _, v := range vals {
+		if v == key || (!literal && (wildcardMatch(v, key) || wildcardMatch(key, v))) {
+			return true
+		}
+	}
+	return false
+}
+
+// baseCondition translates a condition on the element image's declared
+// base (org.opencontainers.image.base.name).
+func (t *translator) baseCondition(op string, value any) (*imagePred, string) {
+	vals, literal, why := t.conditionValues(value, op, true)
+	if why != "" {
+		return nil, why
+	}
+	negated := slices.Contains(negativeOps, op)
+	switch {
+	case op == "contains" || (!negated && !slices.Contains(positiveOps, op)):
+		return nil, fmt.Sprintf("operator %s on the declared base is not translated", op)
+	case len(vals) == 1 && vals[0] == "" && !negated:
+		t.note("the rule requires a known base; baseguard finds it in annotations, provenance, buildinfo, buildpacks metadata or layers, not only in the manifest annotation Kyverno reads")
+		return &imagePred{base: true, requireBase: true, exact: true}, ""
+	case slices.Contains(vals, ""):
+		return nil, "a condition on the declared base compares with the empty string in a way baseguard does not translate"
+	}
+	pats, exact, err := t.componentPatterns("written", vals, literal)
+	if err != nil {
+		return nil, err.Error()
+	}
+	p, why := predicate(pats, negated, exact)
+	if p != nil {
+		p.base, p.requireBase = true, negated
+		if negated {
+			t.note("the allow list applies to the image's lineage: its resolved bases (offline: the image itself)")
+		}
+	}
+	return p, why
 }

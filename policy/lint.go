@@ -28,7 +28,7 @@ func Lint(p *Policy) LintReport {
 	if action == "" {
 		action = DefaultAction
 	}
-	r.Explanation = append(r.Explanation, fmt.Sprintf("action %s; applies to %s", action, describeMatch(p.Spec.Match)))
+	r.Explanation = append(r.Explanation, fmt.Sprintf("action %s; applies to %s", describeActions(action, p.Spec.ActionOverrides), describeMatch(p.Spec.Match)))
 	for i := range p.Spec.Rules {
 		rule := &p.Spec.Rules[i]
 		r.Explanation = append(r.Explanation, explainRule(rule, action))
@@ -57,6 +57,7 @@ func explainRule(r *Rule, policyAction Action) string {
 	if action == "" {
 		action = policyAction
 	}
+	action = Action(describeActions(action, r.ActionOverrides))
 	var parts []string
 	if r.Untranslated != "" {
 		return fmt.Sprintf("rule %s (%s): cannot be applied (%s); it reports an error wherever it applies", r.Name, action, r.Untranslated)
@@ -93,15 +94,50 @@ func explainRule(r *Rule, policyAction Action) string {
 
 func describeMatch(m *Match) string {
 	if m == nil {
-		return "every pod-bearing kind and Dockerfiles, in every namespace"
+		return everything
 	}
 	var parts []string
-	if len(m.Kinds) == 0 {
+	if !m.Filter.empty() {
+		parts = append(parts, describeFilter(&m.Filter))
+	}
+	if len(m.Any) > 0 {
+		parts = append(parts, "one of: "+describeFilters(m.Any, " or "))
+	}
+	if len(m.All) > 0 {
+		parts = append(parts, "all of: "+describeFilters(m.All, " and "))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, everything)
+	}
+	s := strings.Join(parts, "; ")
+	if m.Exclude != nil {
+		s += "; except " + describeMatch(m.Exclude)
+	}
+	return s
+}
+
+// everything is what an empty match selects.
+const everything = "every pod-bearing kind and Dockerfiles, in every namespace"
+
+func describeFilters(fs []Filter, sep string) string {
+	out := make([]string, len(fs))
+	for i := range fs {
+		out[i] = "(" + describeFilter(&fs[i]) + ")"
+	}
+	return strings.Join(out, sep)
+}
+
+func describeFilter(f *Filter) string {
+	var parts []string
+	if len(f.Kinds) == 0 {
 		parts = append(parts, "every pod-bearing kind and Dockerfiles")
 	} else {
-		parts = append(parts, "kinds "+strings.Join(m.Kinds, ", "))
+		parts = append(parts, "kinds "+strings.Join(f.Kinds, ", "))
 	}
-	if ns := m.Namespaces; ns != nil {
+	if len(f.Names) > 0 {
+		parts = append(parts, "named "+strings.Join(f.Names, ", "))
+	}
+	if ns := f.Namespaces; ns != nil {
 		if len(ns.Include) > 0 {
 			parts = append(parts, "in namespaces "+strings.Join(ns.Include, ", "))
 		}
@@ -109,13 +145,59 @@ func describeMatch(m *Match) string {
 			parts = append(parts, "except namespaces "+strings.Join(ns.Exclude, ", "))
 		}
 	}
-	if m.Selector != nil {
-		parts = append(parts, "resources labelled "+describeSelector(m.Selector))
+	if f.Selector != nil {
+		parts = append(parts, "resources labelled "+describeSelector(f.Selector))
 	}
-	if m.NamespaceSelector != nil {
-		parts = append(parts, "in namespaces labelled "+describeSelector(m.NamespaceSelector))
+	if f.NamespaceSelector != nil {
+		parts = append(parts, "in namespaces labelled "+describeSelector(f.NamespaceSelector))
+	}
+	if len(f.Operations) > 0 {
+		parts = append(parts, "on "+strings.Join(f.Operations, ", ")+" (check and audit have no operation: taken to match, so the rule applies)")
+	}
+	if f.Requester != nil {
+		parts = append(parts, describeRequester(f.Requester))
 	}
 	return strings.Join(parts, ", ")
+}
+
+func describeRequester(r *Requester) string {
+	var who []string
+	for _, l := range []struct {
+		what  string
+		names []string
+	}{{"users", r.Users}, {"groups", r.Groups}, {"service accounts", r.ServiceAccounts}} {
+		if len(l.names) > 0 {
+			who = append(who, l.what+" "+strings.Join(l.names, ", "))
+		}
+	}
+	s := "requested by "
+	if len(who) == 0 {
+		s = "requested by anyone"
+	}
+	s += strings.Join(who, " or ")
+	if len(r.Roles) > 0 {
+		s += " holding role " + strings.Join(r.Roles, " or ")
+	}
+	if len(r.ClusterRoles) > 0 {
+		s += " holding cluster role " + strings.Join(r.ClusterRoles, " or ")
+	}
+	return s + " (decided at admission; where the requester or its roles are unknown, taken so that the rule applies)"
+}
+
+// describeActions explains an action and its per-namespace overrides.
+func describeActions(action Action, overrides []ActionOverride) string {
+	s := string(action)
+	for _, o := range overrides {
+		var where []string
+		if len(o.Namespaces) > 0 {
+			where = append(where, "namespaces "+strings.Join(o.Namespaces, ", "))
+		}
+		if o.NamespaceSelector != nil {
+			where = append(where, "namespaces labelled "+describeSelector(o.NamespaceSelector))
+		}
+		s += fmt.Sprintf(", %s in %s", o.Action, strings.Join(where, " and "))
+	}
+	return s
 }
 
 func describeSelector(s *LabelSelector) string {

@@ -85,13 +85,19 @@ func decodeNative(file string, n *yaml.Node) (*Policy, error) {
 	return p, nil
 }
 
-// setLines records where each rule and exception was written.
+// setLines records where each rule, exception, match filter, kind and
+// action override was written.
 func setLines(p *Policy, n *yaml.Node) {
 	spec := childNode(n, "spec")
+	matchLines(p.Spec.Match, childNode(spec, "match"))
+	overrideLines(p.Spec.ActionOverrides, childNode(spec, "actionOverrides"))
 	if rules := childNode(spec, "rules"); rules != nil {
 		for i, r := range rules.Content {
 			if i < len(p.Spec.Rules) {
-				p.Spec.Rules[i].Line = r.Line
+				rule := &p.Spec.Rules[i]
+				rule.Line = r.Line
+				matchLines(rule.Match, childNode(r, "match"))
+				overrideLines(rule.ActionOverrides, childNode(r, "actionOverrides"))
 			}
 		}
 	}
@@ -100,6 +106,44 @@ func setLines(p *Policy, n *yaml.Node) {
 			if i < len(p.Spec.Exceptions) {
 				p.Spec.Exceptions[i].Line = e.Line
 			}
+		}
+	}
+}
+
+func matchLines(m *Match, n *yaml.Node) {
+	if m == nil || n == nil {
+		return
+	}
+	filterLines(&m.Filter, n)
+	for key, fs := range map[string][]Filter{"any": m.Any, "all": m.All} {
+		if list := childNode(n, key); list != nil {
+			for i, c := range list.Content {
+				if i < len(fs) {
+					filterLines(&fs[i], c)
+				}
+			}
+		}
+	}
+	matchLines(m.Exclude, childNode(n, "exclude"))
+}
+
+func filterLines(f *Filter, n *yaml.Node) {
+	f.Line = n.Line
+	if kinds := childNode(n, "kinds"); kinds != nil {
+		f.kindLines = f.kindLines[:0]
+		for _, k := range kinds.Content {
+			f.kindLines = append(f.kindLines, k.Line)
+		}
+	}
+}
+
+func overrideLines(os []ActionOverride, n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	for i, c := range n.Content {
+		if i < len(os) {
+			os[i].Line = c.Line
 		}
 	}
 }
@@ -161,8 +205,14 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := f.Tag.Get("yaml")
-		name, _, _ := strings.Cut(tag, ",")
+		name, opts, _ := strings.Cut(tag, ",")
 		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if opts == "inline" {
+			for k, v := range yamlFields(f.Type) {
+				m[k] = v
+			}
 			continue
 		}
 		if name == "" {

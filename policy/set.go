@@ -17,9 +17,9 @@ type compiledPolicy struct {
 }
 
 type compiledRule struct {
-	r      *Rule
-	match  *compiledMatch
-	action Action
+	r       *Rule
+	match   *compiledMatch
+	actions compiledActions
 }
 
 // NewSet validates and compiles policies. Policy names must be unique.
@@ -69,6 +69,15 @@ func (f loadFailure) at(line int, format string, args ...any) error {
 	return &LoadError{File: f.p.File, Line: line, Msg: fmt.Sprintf("policy %q: ", f.p.Metadata.Name) + fmt.Sprintf(format, args...)}
 }
 
+// lineErr makes a LoadError of a validation error, at its line when it
+// has one (else the policy's).
+func (f loadFailure) lineErr(line int, prefix string, err error) error {
+	if le, ok := err.(*lineError); ok && le.line > 0 {
+		line = le.line
+	}
+	return f.at(line, "%s%v", prefix, err)
+}
+
 func compilePolicy(p *Policy) (*compiledPolicy, error) {
 	fail := loadFailure{p}
 	if p.Metadata.Name == "" {
@@ -85,20 +94,26 @@ func compilePolicy(p *Policy) (*compiledPolicy, error) {
 	if len(p.Spec.Rules) == 0 {
 		return nil, fail.at(0, "spec.rules: a policy needs at least one rule")
 	}
-	pm, err := compileMatch(p.Spec.Match)
+	known := judgedKinds()
+	pm, err := compileMatch(p.Spec.Match, known)
 	if err != nil {
-		return nil, fail.at(0, "spec.match: %v", err)
+		return nil, fail.lineErr(0, "spec.match: ", err)
+	}
+	po, err := compileOverrides(p.Spec.ActionOverrides)
+	if err != nil {
+		return nil, fail.lineErr(0, "spec.", err)
 	}
 	cp := &compiledPolicy{p: p, match: pm}
 	seen := map[string]bool{}
 	for i := range p.Spec.Rules {
-		cr, err := compileRule(p, i, seen, fail)
+		cr, err := compileRule(p, i, seen, fail, known)
 		if err != nil {
 			return nil, err
 		}
+		cr.actions.policy, cr.actions.policyAction = po, p.Spec.Action
 		cp.rules = append(cp.rules, cr)
 	}
-	if err := checkExceptions(p, seen, fail); err != nil {
+	if err := checkExceptions(p, seen, fail, known); err != nil {
 		return nil, err
 	}
 	return cp, nil
@@ -106,7 +121,7 @@ func compilePolicy(p *Policy) (*compiledPolicy, error) {
 
 // compileRule validates the policy's i-th rule; seen holds the rule names
 // before it, and gets its own.
-func compileRule(p *Policy, i int, seen map[string]bool, fail loadFailure) (compiledRule, error) {
+func compileRule(p *Policy, i int, seen map[string]bool, fail loadFailure, known map[string]bool) (compiledRule, error) {
 	r := &p.Spec.Rules[i]
 	switch {
 	case r.Name == "":
@@ -119,22 +134,19 @@ func compileRule(p *Policy, i int, seen map[string]bool, fail loadFailure) (comp
 		return compiledRule{}, fail.at(r.Line, "rule %q checks nothing: give allow, deny, requireBase, requireVerifiedBase, requireCurrentBase or maxBaseAge", r.Name)
 	}
 	seen[r.Name] = true
-	rm, err := compileMatch(r.Match)
+	rm, err := compileMatch(r.Match, known)
 	if err != nil {
-		return compiledRule{}, fail.at(r.Line, "rule %q: match: %v", r.Name, err)
+		return compiledRule{}, fail.lineErr(r.Line, fmt.Sprintf("rule %q: match: ", r.Name), err)
 	}
-	action := r.Action
-	if action == "" {
-		action = p.Spec.Action
+	ro, err := compileOverrides(r.ActionOverrides)
+	if err != nil {
+		return compiledRule{}, fail.lineErr(r.Line, fmt.Sprintf("rule %q: ", r.Name), err)
 	}
-	if action == "" {
-		action = DefaultAction
-	}
-	return compiledRule{r: r, match: rm, action: action}, nil
+	return compiledRule{r: r, match: rm, actions: compiledActions{rule: ro, ruleAction: r.Action}}, nil
 }
 
 // checkExceptions validates the policy's exceptions against its rules.
-func checkExceptions(p *Policy, rules map[string]bool, fail loadFailure) error {
+func checkExceptions(p *Policy, rules map[string]bool, fail loadFailure, known map[string]bool) error {
 	for i := range p.Spec.Exceptions {
 		ex := &p.Spec.Exceptions[i]
 		if ex.Name == "" {
@@ -145,6 +157,14 @@ func checkExceptions(p *Policy, rules map[string]bool, fail loadFailure) error {
 				return fail.at(ex.Line, "exception %q names rule %q, which the policy does not have", ex.Name, rn)
 			}
 		}
+		for _, k := range ex.Kinds {
+			if !known[k] {
+				return fail.at(ex.Line, "exception %q: %v", ex.Name, unknownKind(k, known))
+			}
+		}
+		if err := checkGlobs(append(append([]string(nil), ex.Namespaces...), ex.Resources...)); err != nil {
+			return fail.at(ex.Line, "exception %q: %v", ex.Name, err)
+		}
 		if ex.Reason == "" {
 			return fail.at(ex.Line, "exception %q needs a reason", ex.Name)
 		}
@@ -153,16 +173,26 @@ func checkExceptions(p *Policy, rules map[string]bool, fail loadFailure) error {
 }
 
 // SelectsNamespaces reports whether a policy or rule selects namespaces by
-// label: deciding it needs the namespaces' labels.
+// label (in a match, an exclude or an action override): deciding it needs
+// the namespaces' labels.
 func (s *Set) SelectsNamespaces() bool {
 	for _, cp := range s.policies {
-		if m := cp.p.Spec.Match; m != nil && m.NamespaceSelector != nil {
+		if cp.p.Spec.Match.selectsNamespaces() || overridesSelect(cp.p.Spec.ActionOverrides) {
 			return true
 		}
 		for _, r := range cp.p.Spec.Rules {
-			if r.Match != nil && r.Match.NamespaceSelector != nil {
+			if r.Match.selectsNamespaces() || overridesSelect(r.ActionOverrides) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+func overridesSelect(os []ActionOverride) bool {
+	for _, o := range os {
+		if o.NamespaceSelector != nil {
+			return true
 		}
 	}
 	return false

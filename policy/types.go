@@ -56,6 +56,9 @@ type Metadata struct {
 // Spec is the body of a policy.
 type Spec struct {
 	Action Action `yaml:"action,omitempty"`
+	// ActionOverrides set the action per namespace; the first that holds
+	// wins over Action.
+	ActionOverrides []ActionOverride `yaml:"actionOverrides,omitempty"`
 	// OnResolveError is what happens when a lineage cannot be resolved in
 	// time: deny, allow or warn. Empty means deny for enforce, warn otherwise.
 	OnResolveError string `yaml:"onResolveError,omitempty"`
@@ -66,15 +69,67 @@ type Spec struct {
 	Exceptions []Exception `yaml:"exceptions,omitempty"`
 }
 
-// Match selects the resources a policy or rule applies to. Every given
-// criterion must hold.
+// Match selects the resources a policy or rule applies to. It holds when
+// every criterion it gives holds: its own filter fields, at least one of
+// Any, each of All, and not Exclude.
 type Match struct {
-	// Kinds are resource kinds; empty means every pod-bearing kind and
-	// Dockerfiles. A Dockerfile is matched as a Pod.
-	Kinds             []string         `yaml:"kinds,omitempty"`
+	Filter `yaml:",inline"`
+	// Any are alternatives: one must hold.
+	Any []Filter `yaml:"any,omitempty"`
+	// All must each hold.
+	All []Filter `yaml:"all,omitempty"`
+	// Exclude takes the resources it selects out (it holds no Exclude of
+	// its own).
+	Exclude *Match `yaml:"exclude,omitempty"`
+}
+
+// Filter is one set of criteria on a resource and the request that brings
+// it; every given criterion must hold.
+type Filter struct {
+	// Kinds are resource kinds (`Deployment`), optionally with their API
+	// version (`apps/v1/Deployment`, `v1/Pod`); empty means every kind
+	// baseguard judges. A Dockerfile is matched as a Pod.
+	Kinds []string `yaml:"kinds,omitempty"`
+	// Names are globs on the resource's name (generateName when it has
+	// none).
+	Names             []string         `yaml:"names,omitempty"`
 	Namespaces        *NamespaceFilter `yaml:"namespaces,omitempty"`
 	Selector          *LabelSelector   `yaml:"selector,omitempty"`
 	NamespaceSelector *LabelSelector   `yaml:"namespaceSelector,omitempty"`
+	// Operations are admission operations (CREATE, UPDATE). Where there
+	// is none (check, audit) the criterion is taken to hold in a match and
+	// not to hold in an exclude.
+	Operations []string   `yaml:"operations,omitempty"`
+	Requester  *Requester `yaml:"requester,omitempty"`
+	// Line is where the filter was written, kindLines where each kind was.
+	Line      int `yaml:"-"`
+	kindLines []int
+}
+
+// Requester selects the user of an admission request. Users, Groups and
+// ServiceAccounts together name who: one of them must match. Roles and
+// ClusterRoles, when given, must each match too. Names are globs (`*`,
+// `?`). Where the requester (or its roles) is unknown (check, audit) the
+// criterion is taken to hold in a match and not to hold in an exclude: the
+// rule applies.
+type Requester struct {
+	Users  []string `yaml:"users,omitempty"`
+	Groups []string `yaml:"groups,omitempty"`
+	// ServiceAccounts are `NAMESPACE:NAME`.
+	ServiceAccounts []string `yaml:"serviceAccounts,omitempty"`
+	// Roles are `NAMESPACE:NAME` of Roles bound to the user.
+	Roles []string `yaml:"roles,omitempty"`
+	// ClusterRoles are names of ClusterRoles bound to the user.
+	ClusterRoles []string `yaml:"clusterRoles,omitempty"`
+}
+
+// ActionOverride sets the action of failing rules in some namespaces: those
+// named (globs) and, when given, labelled as the selector says.
+type ActionOverride struct {
+	Action            Action         `yaml:"action"`
+	Namespaces        []string       `yaml:"namespaces,omitempty"`
+	NamespaceSelector *LabelSelector `yaml:"namespaceSelector,omitempty"`
+	Line              int            `yaml:"-"`
 }
 
 // NamespaceFilter includes and excludes namespaces by name or glob.
@@ -98,10 +153,13 @@ type LabelExpression struct {
 
 // Rule is one check over a subject's lineage.
 type Rule struct {
-	Name    string `yaml:"name"`
-	Action  Action `yaml:"action,omitempty"`
-	Message string `yaml:"message,omitempty"`
-	Match   *Match `yaml:"match,omitempty"`
+	Name   string `yaml:"name"`
+	Action Action `yaml:"action,omitempty"`
+	// ActionOverrides set the rule's action per namespace; the first that
+	// holds wins over Action and the policy's.
+	ActionOverrides []ActionOverride `yaml:"actionOverrides,omitempty"`
+	Message         string           `yaml:"message,omitempty"`
+	Match           *Match           `yaml:"match,omitempty"`
 
 	When  []Pattern `yaml:"when,omitempty"`
 	Allow []Pattern `yaml:"allow,omitempty"`
