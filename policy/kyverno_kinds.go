@@ -58,10 +58,16 @@ func (t *translator) expandKind(kind string) []string {
 // not take them out.
 func (t *translator) explicitKinds(m obj) map[string]bool {
 	out := map[string]bool{}
-	blocks := []any{m}
-	blocks = append(append(blocks, asList(m["any"])...), asList(m["all"])...)
+	blocks := append(asList(m["any"]), asList(m["all"])...)
+	if len(blocks) == 0 {
+		blocks = []any{m}
+	}
 	for _, b := range blocks {
-		for _, s := range strList(asObj(asObj(b)["resources"])["kinds"]) {
+		kinds := strList(asObj(asObj(b)["resources"])["kinds"])
+		if len(kinds) == 0 {
+			kinds = []string{"*"} // a filter without kinds selects every kind
+		}
+		for _, s := range kinds {
 			_, _, kind, _ := parseKyvernoKind(s)
 			if kind == "Pod" {
 				continue
