@@ -249,10 +249,12 @@ func (t *translator) imageCondition(k condKey, op string, value any) (*imagePred
 
 func predicate(pats []Pattern, negated, exact bool) (*imagePred, string) {
 	p := &imagePred{pats: pats, negated: negated, exact: exact}
-	if len(pats) == 0 {
-		if negated {
-			return nil, "its condition holds for every image (no value can match one), which would deny everything"
-		}
+	switch {
+	case len(pats) == 0 && negated:
+		// No image is among values none can match: the condition holds
+		// for every image.
+		p.pats, p.negated = MustPatterns("*"), false
+	case len(pats) == 0:
 		p.never = true
 	}
 	return p, ""
@@ -334,7 +336,7 @@ func (t *translator) operationCondition(k condKey, op string, value any) ([]stri
 	if op == "contains" || (!negated && !slices.Contains(positiveOps, op)) {
 		return nil, nil, fmt.Sprintf("operator %s on request.operation is not translated", op)
 	}
-	var holds []string
+	holds := []string{} // non-nil: an operation condition, even one holding for none
 	for _, operation := range []string{"CREATE", "UPDATE", "BACKGROUND"} {
 		key := operation
 		if operation == "BACKGROUND" {

@@ -73,8 +73,11 @@ func componentTexts(comp, v string, wild bool) ([]string, bool) {
 func referenceTexts(comp, v string, wild bool) ([]string, bool) {
 	if wild {
 		ps := []string{v}
-		if rest, ok := strings.CutPrefix(v, "docker.io/"); ok && comp == "reference" && !strings.HasPrefix(rest, "library/") {
-			ps = append(ps, "docker.io/library/"+rest) // Kyverno writes docker.io/nginx
+		if rest, ok := strings.CutPrefix(v, "docker.io/"); ok && !strings.HasPrefix(rest, "library/") {
+			// docker.io/nginx is written for Docker Hub's
+			// docker.io/library/nginx, which a pattern naming the host
+			// is matched against.
+			ps = append(ps, "docker.io/library/"+rest)
 		}
 		return ps, true
 	}
@@ -87,7 +90,7 @@ func referenceTexts(comp, v string, wild bool) ([]string, bool) {
 			return nil, true // Kyverno's reference always has a tag or digest
 		}
 		return []string{v + ":latest"}, true
-	case comp == "reference" && !r.TagImplied && r.Digest != "":
+	case comp == "reference" && r.Tag != "" && r.Digest != "":
 		return nil, true // Kyverno's reference has a tag or a digest, not both
 	}
 	return []string{v}, true
