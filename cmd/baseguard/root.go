@@ -8,9 +8,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "baseguard",
@@ -21,7 +18,7 @@ version constraints and time-limited exceptions: in CI (manifests,
 Dockerfiles), at Kubernetes admission, and over running clusters.
 
 Installed as kubectl-baseguard it also works as "kubectl baseguard".`,
-		Version:       version,
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
