@@ -79,7 +79,7 @@ func TestSARIFSchema(t *testing.T) {
 		return policy.Result{Policy: p, Rule: &p.Spec.Rules[rule], Status: st, Action: action, Message: "msg <&> \"quoted\"", Subject: sub, Lineage: lineage.Lineage{}}
 	}
 	cases := map[string][]policy.Result{
-		"empty": nil,
+		"empty":  nil,
 		"sample": sample(),
 		"mixed": {
 			mk(stdin, "centos:7", 4, 1, policy.StatusFail, policy.Enforce),
@@ -97,7 +97,9 @@ func TestSARIFSchema(t *testing.T) {
 				t.Fatal(err)
 			}
 			validateSARIF(t, sarifSchema, buf.Bytes())
-			var log struct{ Runs []struct{ Results []json.RawMessage } }
+			var log struct {
+				Runs []struct{ Results []json.RawMessage }
+			}
 			json.Unmarshal(buf.Bytes(), &log)
 			if len(log.Runs) != 1 {
 				t.Fatalf("%d runs, want 1", len(log.Runs))
