@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
+# The pre-commit hook is tested under the real pre-commit (Debian's package).
+if ! command -v pre-commit >/dev/null; then
+  echo "installing pre-commit (Debian package) for the hook's test" >&2
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pre-commit >&2
+fi
 KUBEBUILDER_ASSETS="$(hack/k8s-binaries.sh)"
 export KUBEBUILDER_ASSETS BASEGUARD_E2E=1
 go vet ./...

@@ -27,8 +27,11 @@ type checkOptions struct {
 	platform  string
 	now       string
 	verbose   bool
-	color     string
-	resolve   bool
+	// allowEmpty makes inputs that hold nothing to judge no failure: for
+	// hooks handed whatever files changed.
+	allowEmpty bool
+	color      string
+	resolve    bool
 	resolveFlags
 }
 
@@ -80,6 +83,7 @@ could not be checked (bad policy, unreadable or invalid input).`,
 	f.StringVar(&o.platform, "platform", "", "platform os/arch[/variant]: Dockerfiles' $TARGETPLATFORM, and with --resolve the platform resolved (default linux/amd64, else an image's first)")
 	f.StringVar(&o.now, "now", "", "evaluate exceptions as of this RFC 3339 time (default: now)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list passing results too (text output)")
+	f.BoolVar(&o.allowEmpty, "allow-empty", false, "inputs that hold no container image are no failure (for hooks given whatever files changed)")
 	f.StringVar(&o.color, "color", "auto", "colour text output: auto, always or never")
 	f.BoolVar(&o.resolve, "resolve", false, "look images up in their registries and judge what they are built on")
 	o.resolveFlags.register(f)
@@ -125,7 +129,7 @@ func runCheck(cmd *cobra.Command, o *checkOptions, args []string) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	if judged == 0 {
+	if judged == 0 && !o.allowEmpty {
 		fmt.Fprintf(cmd.ErrOrStderr(), "baseguard: warning: no container image found in %s (no pod-bearing resource, no Dockerfile)\n", strings.Join(args, " "))
 	}
 	return v.err()
