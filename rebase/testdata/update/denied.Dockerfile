@@ -1,0 +1,2 @@
+FROM REGISTRY/base/alpine:3.18 AS deprecated
+FROM REGISTRY/base/alpine:3.19-slim

@@ -1,0 +1,1 @@
+FROM REGISTRY/base/alpine@CUR321

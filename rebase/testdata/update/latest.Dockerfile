@@ -1,0 +1,2 @@
+FROM REGISTRY/base/alpine
+RUN true
