@@ -33,6 +33,8 @@ Installed as kubectl-baseguard it also works as "kubectl baseguard".`,
 		newServeCmd(),
 		newCertsCmd(),
 		newRebaseCmd(),
+		newOutdatedCmd(),
+		newUpdateCmd(),
 	)
 	return root
 }
