@@ -89,6 +89,9 @@ func (c *Checker) planFrom(ctx context.Context, df *Dockerfile, f *From, opt Upd
 	if err != nil {
 		return nil, "", &Error{File: df.Name, Line: f.Line, Msg: err.Error()}
 	}
+	if f.parts == nil {
+		return nil, "FROM " + f.Word + " is not rewritten: " + f.why, nil
+	}
 	sub := dockerfileSubject(df.Name, f, opt.Labels)
 	target, why, notice, err := c.target(ctx, sub, ref, opt.Bump)
 	if err != nil {
@@ -131,7 +134,7 @@ func (c *Checker) target(ctx context.Context, sub *subject.Subject, ref imageref
 		}
 		switch {
 		case ok && j.denied:
-			return repo + ":" + cand.ref.Tag + "@" + cand.digest, "denied (" + strings.Join(j.reasons, "; ") + "): moved to the newest allowed version", "", nil
+			return repo + ":" + cand.ref.Tag + "@" + cand.digest, "denied: " + strings.Join(j.reasons, "; ") + "; moved to the newest allowed version", "", nil
 		case ok:
 			return repo + ":" + cand.ref.Tag + "@" + cand.digest, "--bump: the newest allowed version", "", nil
 		case j.denied:

@@ -204,7 +204,7 @@ func writeRebaseText(w io.Writer, res *rebase.Result, dryRun bool) error {
 		if p.Status == rebase.StatusRebased {
 			fmt.Fprintf(&b, "  layers    %d of the old base replaced by %d of the new, %d of the image's own kept\n", p.LayersReplaced, p.LayersAdded, p.LayersKept)
 		}
-		fmt.Fprintf(&b, "  image     %s\n", short(p.Digest))
+		fmt.Fprintf(&b, "  result    %s\n", short(p.Digest))
 	}
 	b.WriteString("\n")
 	switch {
