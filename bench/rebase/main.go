@@ -102,8 +102,8 @@ func benchRebase(bin, host, dir string, m *meter) {
 		{"rebase", host + "/apps/web:1", "--to", host + "/apps/other:1", "-o", "json"},
 	} {
 		m.reset()
-		wall := runBinary(bin, cache, args...)
-		fmt.Printf("  %-55s %7.1f ms  %s\n", strings.Join(args[:3], " ")+" "+args[3], ms(wall), m.summary())
+		wall, cpu := runBinary(bin, cache, args...)
+		fmt.Printf("  %s\n    %.0f ms wall, %.0f ms CPU; %s\n", strings.Join(args[:4], " "), ms(wall), ms(cpu), m.summary())
 	}
 }
 
@@ -136,14 +136,14 @@ func benchOutdated(bin, host, dir string, m *meter) {
 	cache := filepath.Join(dir, "cache-outdated")
 	for _, run := range []string{"cold", "warm"} {
 		m.reset()
-		wall := runBinary(bin, cache, "outdated", "-o", "json", "-p", policy, in)
-		fmt.Printf("  %-5s %7.1f ms  %s\n", run, ms(wall), m.summary())
+		wall, cpu := runBinary(bin, cache, "outdated", "-o", "json", "-p", policy, in)
+		fmt.Printf("  %-5s %.0f ms wall, %.0f ms CPU; %s\n", run, ms(wall), ms(cpu), m.summary())
 	}
 }
 
-// runBinary runs baseguard with its cache in cache; exit 1 (something is
-// outdated) is expected.
-func runBinary(bin, cache string, args ...string) time.Duration {
+// runBinary runs baseguard with its cache in cache and returns its wall
+// and CPU time; exit 1 (something is outdated) is expected.
+func runBinary(bin, cache string, args ...string) (time.Duration, time.Duration) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache)
 	var stderr strings.Builder
@@ -154,7 +154,7 @@ func runBinary(bin, cache string, args ...string) time.Duration {
 	if ee, ok := err.(*exec.ExitError); err != nil && !(ok && ee.ExitCode() == 1) {
 		log.Fatalf("baseguard %v: %v\n%s", args, err, stderr.String())
 	}
-	return wall
+	return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
 
 // meter counts requests by kind and the bytes of blobs moved.
