@@ -80,12 +80,7 @@ func (r *Rebaser) lineageBase(ctx context.Context, p *platformImage, l lineage.L
 		refuse.add(false, fmt.Sprintf("%s: no base found (the image declares none in annotations, provenance, buildinfo or Buildpacks metadata, and no catalog base matches its layers): give --old-base", p.platform))
 		return nil
 	case !bases[0].Verified:
-		b := bases[0]
-		why := fmt.Sprintf("%s: the declared base %s (%s) is not verified: its layers are not a prefix of the image's, so the declaration is wrong or forged", p.platform, b.Ref.Canonical(), b.Source)
-		if len(b.Problems) > 0 {
-			why += " (" + strings.Join(b.Problems, "; ") + ")"
-		}
-		refuse.add(false, why)
+		refuse.add(false, unverifiedBase(p, bases[0]))
 		return nil
 	}
 	b := bases[0]
@@ -99,6 +94,21 @@ func (r *Rebaser) lineageBase(ctx context.Context, p *platformImage, l lineage.L
 	p.old = old
 	checkPrefix(p, refuse)
 	return nil
+}
+
+// unverifiedBase says why a declared base cannot be the old base: its
+// layers are not the image's (a wrong or forged declaration), or it could
+// not be checked (gone from its registry, private).
+func unverifiedBase(p *platformImage, b lineage.Entry) string {
+	problems := strings.Join(b.Problems, "; ")
+	if strings.Contains(problems, "could not be checked") {
+		return fmt.Sprintf("%s: the declared base %s (%s) could not be checked against the image's layers (%s): give --old-base", p.platform, b.Ref.Canonical(), b.Source, problems)
+	}
+	why := fmt.Sprintf("%s: the declared base %s (%s) is not verified: its layers are not a prefix of the image's, so the declaration is wrong or forged", p.platform, b.Ref.Canonical(), b.Source)
+	if problems != "" {
+		why += " (" + problems + ")"
+	}
+	return why
 }
 
 // givenOldBases loads --old-base for every selected platform.

@@ -259,3 +259,23 @@ func jsonString(t *testing.T, v any) string {
 	t.Helper()
 	return string(must(json.Marshal(v)))
 }
+
+// TestRebaseOldBaseGone: a declared base that is no longer in its registry
+// cannot be checked: the refusal says so and asks for --old-base, which
+// then works when it names the base's layers.
+func TestRebaseOldBaseGone(t *testing.T) {
+	reg := newTestRegistry(t)
+	old := randomBase(t, "linux/amd64", 2)
+	app := appOn(t, old, reg.ref("base/gone:1"), 1) // declared, never pushed
+	reg.push(t, "apps/a:1", app)
+	reg.push(t, "base/kept:1", old)
+	reg.push(t, "base/gone:1", randomBase(t, "linux/amd64", 2))
+	_, err := newRebaser(t, "").Rebase(ctx(t), Request{Image: reg.ref("apps/a:1")})
+	if !IsRefusal(err) || !strings.Contains(err.Error(), "could not be checked") || !strings.Contains(err.Error(), "--old-base") {
+		t.Fatalf("err = %v", err)
+	}
+	res, err := newRebaser(t, "").Rebase(ctx(t), Request{Image: reg.ref("apps/a:1"), OldBase: reg.ref("base/kept:1"), NewBase: reg.ref("base/gone:1"), Tag: "ok"})
+	if err != nil || res.Platforms[0].LayersReplaced != 2 {
+		t.Fatalf("with --old-base: %v %+v", err, res)
+	}
+}
