@@ -74,7 +74,7 @@ something failed.`,
 	f.StringVar(&o.req.Tag, "tag", "", "push the result as this tag of the image's repository")
 	f.StringVar(&o.req.To, "to", "", "push the result to this reference")
 	f.StringArrayVar(&o.req.Platforms, "platform", nil, "rebase only this platform, os/arch[/variant] (repeatable; the others are kept)")
-	f.BoolVar(&o.req.Force, "force", false, "rebase although the policies do not allow the result or a Buildpacks image is not rebasable")
+	f.BoolVar(&o.req.Force, "force", false, "rebase although the policies do not allow the result, or a Buildpacks image is not rebasable or is for another stack")
 	f.BoolVar(&o.req.DryRun, "dry-run", false, "compute everything, write nothing")
 	f.StringArrayVarP(&o.policies, "policy", "p", nil, "policy file or directory the would-be lineage must pass (repeatable; default: none)")
 	f.StringArrayVar(&o.labels, "label", nil, "label KEY=VALUE that rules see on the image (repeatable)")

@@ -15,7 +15,9 @@ func newRootCmd() *cobra.Command {
 		Long: `baseguard checks the base images of container images against a policy of
 approved bases, deprecated bases, stricter tiers for labelled workloads,
 version constraints and time-limited exceptions: in CI (manifests,
-Dockerfiles), at Kubernetes admission, and over running clusters.
+Dockerfiles), at Kubernetes admission, and over running clusters. On day
+two it finds what is behind, pins Dockerfiles to current approved bases and
+rebases images onto them.
 
 Installed as kubectl-baseguard it also works as "kubectl baseguard".`,
 		Version:       versionLine(),
