@@ -59,11 +59,11 @@ func (r *Rebaser) oldBases(ctx context.Context, src *source, req Request, refuse
 		}
 		i := slices.IndexFunc(res.Platforms, func(pl registry.PlatformLineage) bool { return pl.Digest == p.desc.Digest.String() })
 		if i < 0 {
-			return fmt.Errorf("resolving the base of %s: no lineage for %s", req.Image, p.platform)
+			return fmt.Errorf("resolving the base of %s: no lineage for %s", req.Image, p.name())
 		}
 		l := res.Platforms[i].Lineage
 		if l.Err != nil {
-			return fmt.Errorf("resolving the base of %s (%s): %w", req.Image, p.platform, l.Err)
+			return fmt.Errorf("resolving the base of %s (%s): %w", req.Image, p.name(), l.Err)
 		}
 		if err := r.lineageBase(ctx, p, l, refuse); err != nil {
 			return err
@@ -77,7 +77,7 @@ func (r *Rebaser) lineageBase(ctx context.Context, p *platformImage, l lineage.L
 	bases := l.Bases()
 	switch {
 	case len(bases) == 0:
-		refuse.add(false, fmt.Sprintf("%s: no base found (the image declares none in annotations, provenance, buildinfo or Buildpacks metadata, and no catalog base matches its layers): give --old-base", p.platform))
+		refuse.add(false, fmt.Sprintf("%s: no base found (the image declares none in annotations, provenance, buildinfo or Buildpacks metadata, and no catalog base matches its layers): give --old-base", p.name()))
 		return nil
 	case !bases[0].Verified:
 		refuse.add(false, unverifiedBase(p, bases[0]))
@@ -102,9 +102,9 @@ func (r *Rebaser) lineageBase(ctx context.Context, p *platformImage, l lineage.L
 func unverifiedBase(p *platformImage, b lineage.Entry) string {
 	problems := strings.Join(b.Problems, "; ")
 	if strings.Contains(problems, "could not be checked") {
-		return fmt.Sprintf("%s: the declared base %s (%s) could not be checked against the image's layers (%s): give --old-base", p.platform, b.Ref.Canonical(), b.Source, problems)
+		return fmt.Sprintf("%s: the declared base %s (%s) could not be checked against the image's layers (%s): give --old-base", p.name(), b.Ref.Canonical(), b.Source, problems)
 	}
-	why := fmt.Sprintf("%s: the declared base %s (%s) is not verified: its layers are not a prefix of the image's, so the declaration is wrong or forged", p.platform, b.Ref.Canonical(), b.Source)
+	why := fmt.Sprintf("%s: the declared base %s (%s) is not verified: its layers are not a prefix of the image's, so the declaration is wrong or forged", p.name(), b.Ref.Canonical(), b.Source)
 	if problems != "" {
 		why += " (" + problems + ")"
 	}
@@ -125,7 +125,7 @@ func (r *Rebaser) givenOldBases(ctx context.Context, src *source, oldBase string
 		if err != nil {
 			var pe *registry.PlatformError
 			if asPlatformError(err, &pe) {
-				refuse.add(false, fmt.Sprintf("%s: the old base %s has no such platform (it has %v)", p.platform, oldBase, pe.Available))
+				refuse.add(false, fmt.Sprintf("%s: the old base %s has no such platform (it has %v)", p.name(), oldBase, pe.Available))
 				continue
 			}
 			return fmt.Errorf("fetching the old base %s: %w", oldBase, err)
@@ -143,9 +143,9 @@ func checkPrefix(p *platformImage, refuse *refusals) {
 	base, img := p.old.cfg.RootFS.DiffIDs, p.cfg.RootFS.DiffIDs
 	switch {
 	case len(base) == 0:
-		refuse.add(false, fmt.Sprintf("%s: the old base %s has no layers: nothing to replace", p.platform, p.old.ref))
+		refuse.add(false, fmt.Sprintf("%s: the old base %s has no layers: nothing to replace", p.name(), p.old.ref))
 	case len(base) > len(img) || !slices.Equal(base, img[:len(base)]):
-		refuse.add(false, fmt.Sprintf("%s: the image is not built on %s@%s: its layers are not a prefix of the image's (a forged or wrong declaration)", p.platform, p.old.ref, p.old.digest))
+		refuse.add(false, fmt.Sprintf("%s: the image is not built on %s@%s: its layers are not a prefix of the image's (a forged or wrong declaration)", p.name(), p.old.ref, p.old.digest))
 	}
 }
 
@@ -173,7 +173,7 @@ func (r *Rebaser) newBases(ctx context.Context, src *source, req Request, refuse
 		}
 		nb, err := f.platform(p.platform)
 		if err != nil {
-			refuse.add(false, fmt.Sprintf("%s: the new base %s %v: give --platform to rebase only the platforms it has", p.platform, ref, err))
+			refuse.add(false, fmt.Sprintf("%s: the new base %s %v: give --platform to rebase only the platforms it has", p.name(), ref, err))
 			continue
 		}
 		nb.ref = withoutDigest(ref)
@@ -205,7 +205,7 @@ func newBaseRef(p *platformImage, given string) (imageref.Ref, error) {
 		return ref, nil
 	}
 	if p.old.ref.Tag == "" {
-		return imageref.Ref{}, fmt.Errorf("%s: the old base %s@%s names no tag to follow: give --new-base", p.platform, p.old.ref.Name(), p.old.digest)
+		return imageref.Ref{}, fmt.Errorf("%s: the old base %s@%s names no tag to follow: give --new-base", p.name(), p.old.ref.Name(), p.old.digest)
 	}
 	return p.old.ref, nil
 }
@@ -215,7 +215,7 @@ func newBaseRef(p *platformImage, given string) (imageref.Ref, error) {
 func checkPlatform(p *platformImage, refuse *refusals) {
 	have, want := p.new.cfg, p.cfg
 	if have.OS != want.OS || have.Architecture != want.Architecture || (have.Variant != "" && want.Variant != "" && have.Variant != want.Variant) {
-		refuse.add(false, fmt.Sprintf("%s: the new base %s is %s, the image is %s: OS or architecture differ", p.platform, p.new.ref, cfgPlatform(have), cfgPlatform(want)))
+		refuse.add(false, fmt.Sprintf("%s: the new base %s is %s, the image is %s: OS or architecture differ", p.name(), p.new.ref, cfgPlatform(have), cfgPlatform(want)))
 	}
 }
 

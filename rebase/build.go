@@ -23,7 +23,7 @@ func (s *source) build() error {
 		}
 		img, err := rebaseImage(p)
 		if err != nil {
-			return fmt.Errorf("rebasing %s: %w", p.platform, err)
+			return fmt.Errorf("rebasing %s: %w", p.name(), err)
 		}
 		p.result = img
 	}

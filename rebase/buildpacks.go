@@ -22,11 +22,11 @@ func checkBuildpacks(p *platformImage, force bool, refuse *refusals) {
 	}
 	labels := p.cfg.Config.Labels
 	if labels[labelRebasable] == "false" {
-		refuse.add(true, fmt.Sprintf("%s: the image is labelled %s=false: its buildpacks wrote layers that depend on the run image", p.platform, labelRebasable))
+		refuse.add(true, fmt.Sprintf("%s: the image is labelled %s=false: its buildpacks wrote layers that depend on the run image", p.name(), labelRebasable))
 	}
 	have, want := p.new.cfg.Config.Labels[labelStackID], labels[labelStackID]
 	if have != "" && want != "" && have != want {
-		refuse.add(true, fmt.Sprintf("%s: the new run image is for stack %s, the image for stack %s", p.platform, have, want))
+		refuse.add(true, fmt.Sprintf("%s: the new run image is for stack %s, the image for stack %s", p.name(), have, want))
 	}
 }
 

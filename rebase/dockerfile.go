@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -169,8 +170,8 @@ func splitLines(data []byte) []lineSpan {
 			break
 		}
 		end := start + i
-		if end > start && data[end-1] == '\r' {
-			end--
+		for end > start && data[end-1] == '\r' {
+			end-- // BuildKit takes every \r off a line's end
 		}
 		out = append(out, lineSpan{start, end})
 		start += i + 1
@@ -191,7 +192,7 @@ func logicalLine(data []byte, lines []lineSpan, first, last int, escape rune) (s
 			start += 3
 		}
 		raw := data[start:l.end]
-		trimmed := bytes.TrimLeft(raw, " \t\v\f\r")
+		trimmed := bytes.TrimLeftFunc(raw, unicode.IsSpace)
 		if ln > first && (len(trimmed) == 0 || trimmed[0] == '#') {
 			continue
 		}
@@ -252,7 +253,7 @@ func tokens(text string, escape rune) []span {
 			} else if rune(c) == escape && quote == '"' && i+1 < len(text) {
 				i++
 			}
-		case c == ' ' || c == '\t':
+		case c == ' ' || c == '\t' || c == '\f' || c == '\r' || c == '\v':
 			if start >= 0 {
 				out = append(out, span{start, i})
 				start = -1

@@ -43,7 +43,7 @@ func (r *Rebaser) judge(ctx context.Context, src *source, req Request, dst name.
 // warnings a rebase goes ahead despite: warn results, and failures
 // overridden by force.
 func judgeResult(p *platformImage, res policy.Result, force bool, refuse *refusals) []string {
-	what := fmt.Sprintf("%s: policy %s rule %s: %s", p.platform, res.Policy.Metadata.Name, res.Rule.Name, res.Reason)
+	what := fmt.Sprintf("%s: policy %s rule %s: %s", p.name(), res.Policy.Metadata.Name, res.Rule.Name, res.Reason)
 	switch {
 	case res.Status == policy.StatusWarn:
 		return []string{what}

@@ -11,6 +11,7 @@ import (
 	"github.com/baseguard/baseguard/lineage/registry"
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // world is a registry with an app built on base/alpine:3.19, whose tag has
@@ -160,7 +161,10 @@ func TestRebaseRefusals(t *testing.T) {
 	w := newWorld(t)
 	// Forged: declares alpine:3.19 but is built on something else.
 	other := randomBase(t, "linux/amd64", 2)
-	w.reg.push(t, "apps/forged:1", appOn(t, other, w.reg.ref("base/alpine:3.19"), 1))
+	forged := mutate.Annotations(appOn(t, other, "", 1), map[string]string{
+		annotationBaseName: w.reg.ref("base/alpine:3.19"), annotationBaseDigest: digest(t, w.oldBase).String(),
+	}).(v1.Image)
+	w.reg.push(t, "apps/forged:1", forged)
 	// No declaration at all.
 	w.reg.push(t, "apps/bare:1", appOn(t, other, "", 1))
 	// A new base for another architecture.

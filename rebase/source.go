@@ -212,3 +212,12 @@ func (s *source) result(req Request) *Result {
 	}
 	return res
 }
+
+// name is the platform for people: os/arch[/variant], or "image" for an
+// image that does not say.
+func (p *platformImage) name() string {
+	if p.platform.OS == "" {
+		return "image"
+	}
+	return p.platform.String()
+}

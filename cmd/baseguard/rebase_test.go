@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -97,16 +99,20 @@ func TestRebaseCLI(t *testing.T) {
 func TestRebaseCLIRefused(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	reg := newTestRegistry(t)
-	reg.pushChain(t, "base/alpine:3.19")
+	alpine, _ := random.Image(1024, 2)
+	alpineD := reg.push(t, "base/alpine:3.19", alpine)
+	// Built on another base, declaring the approved one, digest and all.
 	other, _ := random.Image(1024, 2)
-	otherD := reg.push(t, "base/other:1", other)
-	forged := child(t, other, reg.host+"/base/alpine:3.19", otherD)
+	forged := mutate.Annotations(child(t, other, "", v1.Hash{}), map[string]string{
+		"org.opencontainers.image.base.name":   reg.host + "/base/alpine:3.19",
+		"org.opencontainers.image.base.digest": alpineD.String(),
+	}).(v1.Image)
 	reg.push(t, "apps/forged:1", forged)
 	out, errOut, code := run(t, "", "rebase", reg.host+"/apps/forged:1", "--tag", "rebased")
 	if code != exitUnchecked {
 		t.Errorf("exit %d, want %d", code, exitUnchecked)
 	}
-	if out != "" || !strings.Contains(errOut, "rebase refused, nothing written") || !strings.Contains(errOut, "not verified") {
+	if out != "" || !strings.Contains(errOut, "rebase refused, nothing written") || !strings.Contains(errOut, "not verified") || !strings.Contains(errOut, "- image: ") {
 		t.Errorf("stdout %q\nstderr %s", out, errOut)
 	}
 	if _, err := remote.Head(mustTag(t, reg.host+"/apps/forged:rebased")); err == nil {
