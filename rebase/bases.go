@@ -181,7 +181,8 @@ func (r *Rebaser) newBases(ctx context.Context, src *source, req Request, refuse
 		p.current = nb.digest == p.old.digest
 		checkPlatform(p, refuse)
 	}
-	if len(names) == 1 {
+	if len(names) == 1 && !slices.ContainsFunc(src.platforms, func(p *platformImage) bool { return !p.selected }) {
+		// Every platform is on this one base: the index declares it too.
 		src.newBase = cache[names[0]]
 		for _, p := range src.platforms {
 			if p.new != nil {

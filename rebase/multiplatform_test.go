@@ -125,6 +125,9 @@ func TestRebaseIndexPlatforms(t *testing.T) {
 	if len(im.Manifests) != 4 {
 		t.Fatalf("the result has %d manifests, want 4 (no attestation)", len(im.Manifests))
 	}
+	if _, ok := im.Annotations[annotationBaseName]; ok {
+		t.Errorf("index annotations %v: the kept platforms are not on the new base", im.Annotations)
+	}
 	for i, p := range fourPlatforms {
 		kept := !slices.Contains(have, p)
 		wantStatus := StatusRebased

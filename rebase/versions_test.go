@@ -1,6 +1,7 @@
 package rebase
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -64,4 +65,22 @@ func FuzzParseVersion(f *testing.F) {
 			t.Fatalf("%q is not the same as itself", s)
 		}
 	})
+}
+
+func TestRepoAsWritten(t *testing.T) {
+	d := "sha256:" + strings.Repeat("a", 64)
+	for in, want := range map[string]string{
+		"alpine":                       "alpine",
+		"alpine:3.19":                  "alpine",
+		"alpine@" + d:                  "alpine",
+		"alpine:3.19@" + d:             "alpine",
+		"localhost:5000/base/a":        "localhost:5000/base/a",
+		"localhost:5000/base/a:1":      "localhost:5000/base/a",
+		"localhost:5000/base/a:1@" + d: "localhost:5000/base/a",
+		"docker.io/library/alpine:3":   "docker.io/library/alpine",
+	} {
+		if got := repoAsWritten(in); got != want {
+			t.Errorf("repoAsWritten(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
