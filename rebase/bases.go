@@ -32,7 +32,7 @@ func (r *Rebaser) plan(ctx context.Context, src *source, req Request, dst name.R
 	}
 	for _, p := range src.platforms {
 		if p.selected && !p.current {
-			checkBuildpacks(p, req.Force, &refuse)
+			src.warnings = append(src.warnings, checkBuildpacks(p, req.Force, &refuse)...)
 		}
 	}
 	if err := r.judge(ctx, src, req, dst, &refuse); err != nil {

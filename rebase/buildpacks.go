@@ -15,19 +15,27 @@ const (
 )
 
 // checkBuildpacks refuses, unless forced, a Buildpacks image that says it
-// is not rebasable or whose stack differs from the new run image's.
-func checkBuildpacks(p *platformImage, force bool, refuse *refusals) {
-	if force {
-		return
-	}
+// is not rebasable or whose stack differs from the new run image's; forced,
+// it returns the reasons as warnings.
+func checkBuildpacks(p *platformImage, force bool, refuse *refusals) []string {
+	var reasons []string
 	labels := p.cfg.Config.Labels
 	if labels[labelRebasable] == "false" {
-		refuse.add(true, fmt.Sprintf("%s: the image is labelled %s=false: its buildpacks wrote layers that depend on the run image", p.name(), labelRebasable))
+		reasons = append(reasons, fmt.Sprintf("%s: the image is labelled %s=false: its buildpacks wrote layers that depend on the run image", p.name(), labelRebasable))
 	}
 	have, want := p.new.cfg.Config.Labels[labelStackID], labels[labelStackID]
 	if have != "" && want != "" && have != want {
-		refuse.add(true, fmt.Sprintf("%s: the new run image is for stack %s, the image for stack %s", p.name(), have, want))
+		reasons = append(reasons, fmt.Sprintf("%s: the new run image is for stack %s, the image for stack %s", p.name(), have, want))
 	}
+	var warnings []string
+	for _, r := range reasons {
+		if force {
+			warnings = append(warnings, r+" (overridden by --force)")
+			continue
+		}
+		refuse.add(true, r)
+	}
+	return warnings
 }
 
 // updateBuildpacks points a Buildpacks image's lifecycle metadata at the

@@ -220,7 +220,7 @@ spec:
 			if err != nil || !res.Pushed {
 				t.Fatalf("--force: %v", err)
 			}
-			if tt.policy != "" && (len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], "overridden by --force")) {
+			if len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], "overridden by --force") {
 				t.Errorf("forced past the policy without a warning: %v", res.Warnings)
 			}
 		})
