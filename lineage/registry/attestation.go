@@ -5,24 +5,47 @@ import (
 	"fmt"
 
 	"github.com/baseguard/baseguard/lineage"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// provenance reads the SLSA provenance BuildKit attached to the image's
-// index: the attestation manifest that refers to the image, and its
-// in-toto layers of a provenance predicate type.
+// provenance reads the SLSA provenance BuildKit attached to the image:
+// the attestation manifests that refer to it (see attestations), and
+// their in-toto layers of a provenance predicate type.
 func (r *resolver) provenance(ctx context.Context, child *image) (group, error) {
-	att, ok := attestationFor(child)
-	if !ok {
-		return group{}, nil
-	}
-	m, err := r.f.Manifest(ctx, child.index.repo.Digest(att.Digest.String()))
+	atts, note, err := r.attestations(ctx, child)
 	if err != nil {
 		return r.attestationProblem(err)
 	}
-	var mf *v1.Manifest
-	if mf, err = parseImageManifest(m); err != nil {
-		return group{problems: []string{err.Error()}}, nil
+	var ms []imageMaterial
+	for _, a := range atts {
+		got, err := r.attestation(ctx, child, a)
+		if err != nil {
+			return r.attestationProblem(err)
+		}
+		ms = append(ms, got...)
+	}
+	g := materials(ms)
+	if note != "" {
+		g.problems = append(g.problems, note)
+	}
+	return g, nil
+}
+
+// attestation fetches one attestation manifest and the provenance
+// statements in it. A manifest found among referrers whose subject is not
+// the image says nothing about it.
+func (r *resolver) attestation(ctx context.Context, child *image, a attestationRef) ([]imageMaterial, error) {
+	m, err := r.f.Manifest(ctx, a.repo.Digest(a.digest.String()))
+	if err != nil {
+		return nil, err
+	}
+	mf, err := parseImageManifest(m)
+	if err != nil {
+		return nil, err
+	}
+	if a.bySubject && (mf.Subject == nil || mf.Subject.Digest != child.digest) {
+		return nil, nil
 	}
 	var ms []imageMaterial
 	for _, l := range mf.Layers {
@@ -30,21 +53,21 @@ func (r *resolver) provenance(ctx context.Context, child *image) (group, error) 
 		if pt != predicateSLSA02 && pt != predicateSLSA1 {
 			continue
 		}
-		got, err := r.statement(ctx, child, l)
+		got, err := r.statement(ctx, a.repo, l)
 		if err != nil {
-			return r.attestationProblem(err)
+			return nil, err
 		}
 		ms = append(ms, got...)
 	}
-	return materials(ms), nil
+	return ms, nil
 }
 
 // statement fetches and parses one provenance layer.
-func (r *resolver) statement(ctx context.Context, child *image, l v1.Descriptor) ([]imageMaterial, error) {
+func (r *resolver) statement(ctx context.Context, repo name.Repository, l v1.Descriptor) ([]imageMaterial, error) {
 	if l.Size > r.limits.Attestation {
 		return nil, fmt.Errorf("fetching attestation %s: %w: %d bytes, more than the limit of %d", l.Digest, ErrTooLarge, l.Size, r.limits.Attestation)
 	}
-	raw, err := r.f.Blob(ctx, child.index.repo.Digest(l.Digest.String()), r.limits.Attestation)
+	raw, err := r.f.Blob(ctx, repo.Digest(l.Digest.String()), r.limits.Attestation)
 	if err != nil {
 		return nil, fmt.Errorf("fetching attestation %s: %w", l.Digest, err)
 	}
@@ -58,20 +81,6 @@ func (r *resolver) attestationProblem(err error) (group, error) {
 		return group{problems: []string{"provenance attestation unusable: " + err.Error()}}, nil
 	}
 	return group{}, err
-}
-
-// attestationFor finds the attestation manifest of the image in its index.
-func attestationFor(child *image) (v1.Descriptor, bool) {
-	if child.index == nil {
-		return v1.Descriptor{}, false
-	}
-	for _, d := range child.index.manifest.Manifests {
-		if d.Annotations[annotationReferenceType] == referenceTypeAttestation &&
-			d.Annotations[annotationReferenceDigest] == child.digest.String() {
-			return d, true
-		}
-	}
-	return v1.Descriptor{}, false
 }
 
 // materials turns provenance materials into a group of candidates.

@@ -213,7 +213,12 @@ func (r *resolver) loadCandidate(ctx context.Context, c candidate, childPlatform
 	if want == nil {
 		want = childPlatform
 	}
-	return r.load(ctx, nref, want)
+	img, err := r.load(ctx, nref, want)
+	if err != nil {
+		return nil, err
+	}
+	img.ref, img.declared = c.ref, c.digest
+	return img, nil
 }
 
 // longest returns the verified candidate with the most layers, or, when

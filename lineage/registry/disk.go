@@ -75,7 +75,12 @@ func (c *diskCache) cachedManifest(ref name.Reference) (*Manifest, bool) {
 	if d, ok := ref.(name.Digest); ok {
 		return c.readManifest(ref.Context(), d.DigestStr())
 	}
-	p := c.tagPath(ref)
+	return c.followPointer(ref.Context(), c.pointerPath("tags", ref.Name()))
+}
+
+// followPointer reads a pointer file younger than the TTL (a tag
+// resolution, a referrers list) and the manifest of repo it names.
+func (c *diskCache) followPointer(repo name.Repository, p string) (*Manifest, bool) {
 	fi, err := os.Stat(p)
 	if err != nil || c.now().Sub(fi.ModTime()) > c.ttl || fi.Size() > 256 {
 		return nil, false
@@ -84,21 +89,27 @@ func (c *diskCache) cachedManifest(ref name.Reference) (*Manifest, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return c.readManifest(ref.Context(), string(b))
+	return c.readManifest(repo, string(b))
 }
 
-// tagPath names a tag resolution's file by a hash of the reference, so no
+// pointerPath names a pointer's file by a hash of what it is for, so no
 // reference can name a path outside the cache.
-func (c *diskCache) tagPath(ref name.Reference) string {
-	sum := sha256.Sum256([]byte(ref.Name()))
-	return filepath.Join(c.dir, "tags", hex.EncodeToString(sum[:]))
+func (c *diskCache) pointerPath(kind, name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return filepath.Join(c.dir, kind, hex.EncodeToString(sum[:]))
 }
 
 func (c *diskCache) writeTag(ref name.Reference, h v1.Hash) {
-	if _, ok := ref.(name.Tag); !ok || h.Algorithm != "sha256" || !validHex(h.Hex) {
+	if _, ok := ref.(name.Tag); ok {
+		c.writePointer(c.pointerPath("tags", ref.Name()), h)
+	}
+}
+
+func (c *diskCache) writePointer(p string, h v1.Hash) {
+	if h.Algorithm != "sha256" || !validHex(h.Hex) {
 		return
 	}
-	writeAtomic(c.tagPath(ref), []byte(h.String()))
+	writeAtomic(p, []byte(h.String()))
 }
 
 func (c *diskCache) Blob(ctx context.Context, ref name.Digest, limit int64) ([]byte, error) {

@@ -10,9 +10,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// image is one platform's image: its manifest, its config, and the index
-// it was picked from, if any.
+// image is one platform's image: its manifest, its config, the index it
+// was picked from, if any, and the reference it was reached by.
 type image struct {
+	ref       imageref.Ref // as named: the image's reference or the declared base's name
+	declared  string       // the digest declared with ref, empty when none
 	repo      name.Repository
 	digest    v1.Hash
 	manifest  *v1.Manifest

@@ -126,6 +126,9 @@ func (r *resolver) resolve(ctx context.Context, ref imageref.Ref, o resolveOptio
 	if err != nil {
 		return Result{}, err
 	}
+	for _, img := range imgs {
+		img.ref = ref
+	}
 	res := Result{Ref: ref, Digest: m.Digest.String(), Platforms: make([]PlatformLineage, len(imgs))}
 	var wg sync.WaitGroup
 	var tagOK bool

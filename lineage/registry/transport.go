@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// limitTransport bounds every response body it passes on: manifests by the
-// manifest limit, everything else by the largest blob limit. A response
+// limitTransport bounds every response body it passes on: manifests and
+// referrers lists by the manifest limit, everything else by the largest blob limit. A response
 // that announces a larger body is refused before it is read; one that
 // turns out larger fails when the limit is crossed. The precise limit of a
 // config or an attestation is applied where it is read.
@@ -24,7 +24,7 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	limit := t.blob
-	if strings.Contains(req.URL.Path, "/manifests/") {
+	if strings.Contains(req.URL.Path, "/manifests/") || strings.Contains(req.URL.Path, "/referrers/") {
 		limit = t.manifest
 	}
 	if resp.ContentLength > limit {
