@@ -18,36 +18,36 @@ func (r *resolver) provenance(ctx context.Context, child *image) (group, error) 
 		return r.attestationProblem(err)
 	}
 	var ms []imageMaterial
+	found := false
 	for _, a := range atts {
-		got, err := r.attestation(ctx, child, a)
+		got, ok, err := r.attestation(ctx, child, a)
 		if err != nil {
 			return r.attestationProblem(err)
 		}
-		ms = append(ms, got...)
+		ms, found = append(ms, got...), found || ok
 	}
 	g := materials(ms)
-	if note != "" {
+	if !found && note != "" {
 		g.problems = append(g.problems, note)
 	}
 	return g, nil
 }
 
 // attestation fetches one attestation manifest and the provenance
-// statements in it. A manifest found among referrers whose subject is not
-// the image says nothing about it.
-func (r *resolver) attestation(ctx context.Context, child *image, a attestationRef) ([]imageMaterial, error) {
+// statements in it; ok is false when it is not about the image: a
+// manifest found among referrers whose own subject is another image.
+func (r *resolver) attestation(ctx context.Context, child *image, a attestationRef) (ms []imageMaterial, ok bool, err error) {
 	m, err := r.f.Manifest(ctx, a.repo.Digest(a.digest.String()))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	mf, err := parseImageManifest(m)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if a.bySubject && (mf.Subject == nil || mf.Subject.Digest != child.digest) {
-		return nil, nil
+		return nil, false, nil
 	}
-	var ms []imageMaterial
 	for _, l := range mf.Layers {
 		pt := l.Annotations[annotationPredicateType]
 		if pt != predicateSLSA02 && pt != predicateSLSA1 {
@@ -55,11 +55,11 @@ func (r *resolver) attestation(ctx context.Context, child *image, a attestationR
 		}
 		got, err := r.statement(ctx, a.repo, l)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		ms = append(ms, got...)
 	}
-	return ms, nil
+	return ms, true, nil
 }
 
 // statement fetches and parses one provenance layer.

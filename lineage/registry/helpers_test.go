@@ -30,10 +30,10 @@ type testRegistry struct {
 	faults map[string]http.HandlerFunc // by repository path fragment
 }
 
-func newTestRegistry(t testing.TB) *testRegistry {
+func newTestRegistry(t testing.TB, opts ...ggcr.Option) *testRegistry {
 	t.Helper()
 	tr := &testRegistry{t: t, faults: map[string]http.HandlerFunc{}}
-	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
+	reg := ggcr.New(append([]ggcr.Option{ggcr.Logger(log.New(io.Discard, "", 0))}, opts...)...)
 	tr.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for frag, h := range tr.faults {
 			if strings.Contains(r.URL.Path, "/"+frag+"/") {

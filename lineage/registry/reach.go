@@ -43,7 +43,8 @@ type attestationRef struct {
 // the index its reference names when that lists it), else, for an image
 // reached by its own digest and not known to stand alone, among the
 // registry's referrers of the image. note says that none could be reached
-// when the reference now names an index without the image.
+// when the reference now names an index without the image, for when no
+// referrer turns out to be an attestation of the image.
 func (r *resolver) attestations(ctx context.Context, child *image) (refs []attestationRef, note string, err error) {
 	w, err := r.indexOf(ctx, child)
 	if err != nil {
@@ -59,13 +60,13 @@ func (r *resolver) attestations(ctx context.Context, child *image) (refs []attes
 		return nil, "", nil
 	}
 	refs, problem, err := r.referrerAttestations(ctx, child)
-	if err != nil || len(refs) > 0 || w.moved == "" {
+	if err != nil || w.moved == "" {
 		return refs, "", err
 	}
 	if problem == "" {
 		problem = "no attestation refers to it"
 	}
-	return nil, fmt.Sprintf("provenance not found: %s, and %s; only the catalog can tell its base, by layers", w.moved, problem), nil
+	return refs, fmt.Sprintf("provenance not found: %s, and %s; only the catalog can tell its base, by layers", w.moved, problem), nil
 }
 
 // where is what the reference an image was reached by says about its
