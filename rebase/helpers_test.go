@@ -28,7 +28,7 @@ import (
 type testRegistry struct {
 	host string
 	mu   sync.Mutex
-	log  []string // "METHOD path"
+	log  []string // "METHOD path?query"
 }
 
 func newTestRegistry(t *testing.T) *testRegistry {
@@ -37,7 +37,7 @@ func newTestRegistry(t *testing.T) *testRegistry {
 	h := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
-		r.log = append(r.log, req.Method+" "+req.URL.Path)
+		r.log = append(r.log, req.Method+" "+req.URL.RequestURI())
 		r.mu.Unlock()
 		h.ServeHTTP(w, req)
 	}))
@@ -230,4 +230,11 @@ func remoteIndexE(ref string) (v1.ImageIndex, error) {
 		return nil, err
 	}
 	return remote.Index(r)
+}
+
+// since lists the requests after mark.
+func (r *testRegistry) since(mark int) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.log[mark:]...)
 }

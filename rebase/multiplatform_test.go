@@ -48,10 +48,12 @@ func newIndexWorld(t *testing.T, newPlatforms []string) *indexWorld {
 // and each platform's lineage verified on the new base.
 func TestRebaseIndex(t *testing.T) {
 	w := newIndexWorld(t, fourPlatforms)
+	mark := w.reg.mark()
 	res, err := newRebaser(t, "").Rebase(ctx(t), Request{Image: w.reg.ref("apps/web:2"), To: w.reg.ref("apps/web-rebased:2")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	layersNeverMoved(t, w, w.reg.since(mark))
 	idx := remoteIndex(t, w.reg.ref("apps/web-rebased:2"))
 	im := must(idx.IndexManifest())
 	if d := must(idx.Digest()).String(); d != res.Digest {
@@ -146,4 +148,35 @@ func TestRebaseIndexPlatforms(t *testing.T) {
 func remoteIndex(t *testing.T, ref string) v1.ImageIndex {
 	t.Helper()
 	return must(remoteIndexE(ref))
+}
+
+// layersNeverMoved checks that no layer of the app or of either base was
+// downloaded or uploaded: only manifests and configs move.
+func layersNeverMoved(t *testing.T, w *indexWorld, requests []string) {
+	t.Helper()
+	layers := map[string]bool{}
+	for _, imgs := range []map[string]v1.Image{w.oldBases, w.newBase, w.apps} {
+		for _, img := range imgs {
+			for _, d := range layerDigests(t, img) {
+				layers[d.String()] = true
+			}
+		}
+	}
+	blobs := 0
+	for _, r := range requests {
+		method, uri, _ := strings.Cut(r, " ")
+		if strings.Contains(uri, "/blobs/") && method != "HEAD" {
+			blobs++
+		}
+		for d := range layers {
+			moved := (method == "GET" && strings.Contains(uri, "/blobs/"+d)) ||
+				((method == "PUT" || method == "PATCH" || method == "POST") && strings.Contains(uri, strings.ReplaceAll(d, ":", "%3A")) && !strings.Contains(uri, "mount="))
+			if moved {
+				t.Errorf("layer %s moved: %s", d, r)
+			}
+		}
+	}
+	if blobs == 0 {
+		t.Error("no blob was read or written at all: the request log is not what this check expects")
+	}
 }
