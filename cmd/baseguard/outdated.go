@@ -83,20 +83,43 @@ func runOutdated(cmd *cobra.Command, o *outdatedOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	inputs, err := collectInputs(args, cmd.ErrOrStderr())
+	found, errs, err := o.check(cmd, checker, client, labels, args)
 	if err != nil {
 		return err
 	}
-	var found []rebase.Finding
-	failed := false
-	report := func(err error) { failed = true; fmt.Fprintln(cmd.ErrOrStderr(), "baseguard: "+err.Error()) }
+	for _, err := range errs {
+		fmt.Fprintln(cmd.ErrOrStderr(), "baseguard: "+err.Error())
+	}
+	if o.output == "json" {
+		err = writeOutdatedJSON(cmd.OutOrStdout(), found)
+	} else {
+		err = writeOutdatedText(cmd.OutOrStdout(), found)
+	}
+	switch {
+	case err != nil:
+		return err
+	case len(errs) > 0:
+		return errUnchecked
+	case len(found) > 0:
+		return errPolicyFailed
+	}
+	return nil
+}
+
+// check reads the inputs and checks every FROM line and every container
+// image; errs are what could not be checked.
+func (o *outdatedOptions) check(cmd *cobra.Command, checker *rebase.Checker, client *registry.Client, labels map[string]string, args []string) (found []rebase.Finding, errs []error, err error) {
+	inputs, err := collectInputs(args, cmd.ErrOrStderr())
+	if err != nil {
+		return nil, nil, err
+	}
 	var subs []*subject.Subject
 	mopt := subject.Options{DefaultNamespace: o.namespace, Workers: runtime.GOMAXPROCS(0)}
 	for _, in := range inputs {
 		if in.dockerfile {
 			fs, err := outdatedDockerfile(cmd.Context(), checker, in.name, labels, cmd.ErrOrStderr())
 			if err != nil {
-				report(err)
+				errs = append(errs, err)
 			}
 			found = append(found, fs...)
 			continue
@@ -106,28 +129,11 @@ func runOutdated(cmd *cobra.Command, o *outdatedOptions, args []string) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	fs, errs := outdatedImages(cmd.Context(), checker, client, subs, o.platform)
-	for _, err := range errs {
-		report(err)
-	}
-	found = append(found, fs...)
-	if o.output == "json" {
-		err = writeOutdatedJSON(cmd.OutOrStdout(), found)
-	} else {
-		err = writeOutdatedText(cmd.OutOrStdout(), found)
-	}
-	switch {
-	case err != nil:
-		return err
-	case failed:
-		return errUnchecked
-	case len(found) > 0:
-		return errPolicyFailed
-	}
-	return nil
+	fs, imgErrs := outdatedImages(cmd.Context(), checker, client, subs, o.platform)
+	return append(found, fs...), append(errs, imgErrs...), nil
 }
 
 // checker builds the lineage client and the checker on it.
