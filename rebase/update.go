@@ -113,7 +113,7 @@ func (c *Checker) target(ctx context.Context, sub *subject.Subject, ref imageref
 	if ref.Tag == "" {
 		return "", "", "pinned by digest alone: there is no tag to follow", nil
 	}
-	tagged := withoutDigestRef(ref)
+	tagged := withoutDigest(ref)
 	now, err := c.tagDigest(ctx, tagged)
 	if err != nil {
 		return "", "", "", err
@@ -245,7 +245,6 @@ func dockerfileSubject(file string, f *From, labels map[string]string) *subject.
 	}
 }
 
-func withoutDigestRef(r imageref.Ref) imageref.Ref { return withoutDigest(r) }
 
 func joinNotice(a, b string) string {
 	if a == "" {
