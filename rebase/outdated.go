@@ -2,6 +2,7 @@ package rebase
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -70,7 +71,7 @@ func (c *Checker) CheckImage(ctx context.Context, sub *subject.Subject, l lineag
 	j := c.judgeLineage(sub, rootedAt(tagged, b.Source, bases[1:]))
 	more, err := c.behind(ctx, f, sub, tagged, j, FixRebuild)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", sub.Location(), err)
+		return out, fmt.Errorf("%s: %w", sub.Location(), err)
 	}
 	return append(out, more...), nil
 }
@@ -124,24 +125,26 @@ func (c *Checker) behind(ctx context.Context, f Finding, sub *subject.Subject, t
 // CheckDockerfile reports the outdated FROM lines of a Dockerfile: a
 // pinned digest the tag no longer names, a newer allowed version, a denied
 // image; the fix is always update. notices are FROM lines update cannot
-// rewrite.
+// rewrite. A FROM that could not be checked is an error; the findings of
+// the others (and what was found of it) are still returned.
 func (c *Checker) CheckDockerfile(ctx context.Context, df *Dockerfile, labels map[string]string) ([]Finding, []string, error) {
 	var out []Finding
 	var notices []string
+	var errs []error
 	for _, from := range df.Froms {
 		if from.Kind != FromImage {
 			continue
 		}
 		fs, err := c.checkFrom(ctx, df, from, labels)
 		if err != nil {
-			return nil, nil, err
+			errs = append(errs, err)
 		}
 		if len(fs) > 0 && from.parts == nil {
 			notices = append(notices, fmt.Sprintf("%s:%d: update cannot rewrite FROM %s: %s", df.Name, from.Line, from.Word, from.why))
 		}
 		out = append(out, fs...)
 	}
-	return out, notices, nil
+	return out, notices, errors.Join(errs...)
 }
 
 func (c *Checker) checkFrom(ctx context.Context, df *Dockerfile, from *From, labels map[string]string) ([]Finding, error) {
@@ -177,11 +180,11 @@ func (c *Checker) checkFrom(ctx context.Context, df *Dockerfile, from *From, lab
 	}
 	j, err := c.judgeBase(ctx, sub, tagged, lineage.SourceDockerfile)
 	if err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", df.Name, from.Line, err)
+		return out, fmt.Errorf("%s:%d: %w", df.Name, from.Line, err)
 	}
 	more, err := c.behind(ctx, f, sub, tagged, j, FixUpdate)
 	if err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", df.Name, from.Line, err)
+		return out, fmt.Errorf("%s:%d: %w", df.Name, from.Line, err)
 	}
 	return append(out, more...), nil
 }

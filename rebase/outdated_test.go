@@ -118,3 +118,21 @@ func TestOutdatedImages(t *testing.T) {
 		})
 	}
 }
+
+// TestOutdatedPartial: a FROM that cannot be checked is an error naming
+// its line, and the other FROM lines are still reported.
+func TestOutdatedPartial(t *testing.T) {
+	b := newBaseRepo(t)
+	c := b.checker(t)
+	df, err := ParseDockerfile("Dockerfile", []byte(b.in("FROM REGISTRY/base/missing:1 AS gone\nFROM REGISTRY/base/alpine:3.18\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, _, err := c.CheckDockerfile(ctx(t), df, nil)
+	if err == nil || !strings.Contains(err.Error(), "Dockerfile:1:") {
+		t.Errorf("err = %v, want one for line 1", err)
+	}
+	if len(fs) != 1 || fs[0].Line != 2 || fs[0].Reason != ReasonDenied {
+		t.Errorf("findings %+v, want the denied FROM at line 2", fs)
+	}
+}

@@ -245,7 +245,6 @@ func dockerfileSubject(file string, f *From, labels map[string]string) *subject.
 	}
 }
 
-
 func joinNotice(a, b string) string {
 	if a == "" {
 		return b

@@ -183,7 +183,6 @@ func outdatedImages(ctx context.Context, c *rebase.Checker, client *registry.Cli
 		fs, err := c.CheckImage(ctx, s, lin.of(s))
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
 		out = append(out, fs...)
 	}
