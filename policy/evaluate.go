@@ -40,7 +40,7 @@ func (cp *compiledPolicy) evaluate(sub *subject.Subject, l lineage.Lineage, now 
 			out = append(out, namespaceUnknown(res, cr, who))
 			continue
 		}
-		v := cr.check(l, now)
+		v := cr.checkSubject(sub, l, now)
 		cp.judge(&res, cr, who, v)
 		if res.Status == StatusFail || res.Status == StatusWarn {
 			cp.applyException(&res, sub, l, now)
@@ -434,7 +434,10 @@ func describe(sub *subject.Subject) string {
 		if sub.Container != "" {
 			stage = fmt.Sprintf(" (stage %s)", sub.Container)
 		}
-		return fmt.Sprintf("%s%s FROM %s", sub.Resource.Name, stage, sub.Image)
+		if sub.Platform != "" {
+			stage += " (" + sub.Platform + ")"
+		}
+		return fmt.Sprintf("%s%s %s %s", sub.Resource.Name, stage, sub.Field, sub.Image)
 	}
 	return fmt.Sprintf("container %q (%s) image %s", sub.Container, sub.Field, sub.Image)
 }

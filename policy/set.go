@@ -2,6 +2,8 @@ package policy
 
 import (
 	"fmt"
+
+	"github.com/baseguard/baseguard/subject"
 )
 
 // Set is a validated, compiled group of policies, ready to evaluate. It is
@@ -11,9 +13,10 @@ type Set struct {
 }
 
 type compiledPolicy struct {
-	p     *Policy
-	match *compiledMatch
-	rules []compiledRule
+	p         *Policy
+	match     *compiledMatch
+	rules     []compiledRule
+	workloads []subject.Workload
 }
 
 type compiledRule struct {
@@ -114,6 +117,9 @@ func compilePolicy(p *Policy) (*compiledPolicy, error) {
 		cp.rules = append(cp.rules, cr)
 	}
 	if err := checkExceptions(p, seen, fail, known); err != nil {
+		return nil, err
+	}
+	if cp.workloads, err = compileWorkloads(p, fail); err != nil {
 		return nil, err
 	}
 	return cp, nil

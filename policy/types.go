@@ -67,6 +67,17 @@ type Spec struct {
 	Catalog    []Pattern   `yaml:"catalog,omitempty"`
 	Rules      []Rule      `yaml:"rules"`
 	Exceptions []Exception `yaml:"exceptions,omitempty"`
+	// Workloads declare kinds whose pod templates are judged besides the
+	// built-in ones (subject.Workloads).
+	Workloads []Workload `yaml:"workloads,omitempty"`
+}
+
+// Workload is a kind with a pod template: `{apiVersion: example.com/v1,
+// kind: Runner, templatePath: spec.template}`.
+type Workload struct {
+	APIVersion   string `yaml:"apiVersion"`
+	Kind         string `yaml:"kind"`
+	TemplatePath string `yaml:"templatePath"`
 }
 
 // Match selects the resources a policy or rule applies to. It holds when

@@ -101,7 +101,10 @@ func subjectLine(s *subject.Subject) string {
 		if s.Container != "" {
 			stage = " (stage " + s.Container + ")"
 		}
-		return Printable(fmt.Sprintf("FROM %s%s%s", s.Image, stage, at))
+		if s.Platform != "" {
+			stage += " (" + s.Platform + ")"
+		}
+		return Printable(fmt.Sprintf("%s %s%s%s", s.Field, s.Image, stage, at))
 	}
 	return Printable(fmt.Sprintf("container %q %s: %s%s", s.Container, s.Field, s.Image, at))
 }

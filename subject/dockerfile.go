@@ -1,14 +1,15 @@
 package subject
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
 
-	"github.com/baseguard/baseguard/lineage"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 )
@@ -21,22 +22,43 @@ type DockerfileOptions struct {
 	Target string
 	// Labels are the labels rules see, as if on a Pod (--label).
 	Labels map[string]string
-	// Platform fills TARGETPLATFORM and BUILDPLATFORM; default linux/amd64.
+	// Platform fills TARGETPLATFORM and BUILDPLATFORM for ReadDockerfile;
+	// default linux/amd64.
 	Platform string
+	// Platforms are the platforms ReadBuild judges the build for; empty
+	// means Platform, or DefaultPlatforms when that is empty too.
+	Platforms []string
 }
 
 // defaultPlatform is what $TARGETPLATFORM means when no platform is given:
 // the most common build target.
 const defaultPlatform = "linux/amd64"
 
+// DefaultPlatforms are the platforms a build is judged for when none is
+// given: the two that nearly every multi-platform image is built for.
+var DefaultPlatforms = []string{"linux/amd64", "linux/arm64"}
+
 // maxStageHops bounds how many stage aliases are followed; a Dockerfile
 // cannot refer to a later stage, so this only guards malformed input.
 const maxStageHops = 1000
 
+// The BuildInput values: how a build pulls an image in besides its base.
+const (
+	InputCopyFrom  = "COPY --from"
+	InputRunMount  = "RUN --mount"
+	InputSyntax    = "# syntax"
+	InputStageBase = "FROM"
+)
+
+// dockerfileFrontend is the frontend a `# syntax=` directive may name
+// without pulling a third-party image into the build.
+const dockerfileFrontend = "docker.io/docker/dockerfile"
+
 // IsDockerfile reports whether a file name is a Dockerfile's: Dockerfile,
 // Containerfile (either in lower case too), *.Dockerfile, *.Containerfile,
-// Dockerfile.* and Containerfile.*. The last two are matched with their
-// capital, as Docker writes them, so that dockerfile.go is not one.
+// Dockerfile.*, Dockerfile-*, Dockerfile_* and the same for Containerfile.
+// The last ones are matched with their capital, as Docker writes them, so
+// that dockerfile.go is not one.
 func IsDockerfile(name string) bool {
 	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
 	lower := strings.ToLower(base)
@@ -45,36 +67,142 @@ func IsDockerfile(name string) bool {
 		return true
 	case strings.HasSuffix(lower, ".dockerfile"), strings.HasSuffix(lower, ".containerfile"):
 		return true
-	case strings.HasPrefix(base, "Dockerfile."), strings.HasPrefix(base, "Containerfile."):
-		return !strings.HasSuffix(lower, ".dockerignore")
+	}
+	for _, stem := range []string{"Dockerfile", "Containerfile"} {
+		for _, sep := range []string{".", "-", "_"} {
+			if strings.HasPrefix(base, stem+sep) && len(base) > len(stem)+1 {
+				return !strings.HasSuffix(lower, ".dockerignore")
+			}
+		}
 	}
 	return false
 }
 
 // ReadDockerfile parses a Dockerfile and returns the subject for the base
-// of its shipped stage.
+// of its shipped stage, built for opt.Platform.
 func ReadDockerfile(file string, r io.Reader, opt DockerfileOptions) (Subject, error) {
-	res, err := parser.Parse(r)
-	if err != nil {
-		return Subject{}, dockerfileError(file, err)
+	opt.Platforms = []string{opt.Platform}
+	if opt.Platform == "" {
+		opt.Platforms = []string{defaultPlatform}
 	}
-	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	subs, err := ReadBuild(file, r, opt)
 	if err != nil {
-		return Subject{}, dockerfileError(file, err)
+		return Subject{}, err
+	}
+	return subs[0], nil
+}
+
+// ReadBuild parses a Dockerfile and returns every image its build uses:
+// first the shipped stage's base, then the images the build pulls in
+// (BuildInput set). Each is judged once when it is the same for every
+// platform in opt.Platforms, else once per platform, with Platform saying
+// which.
+func ReadBuild(file string, r io.Reader, opt DockerfileOptions) (subs []Subject, err error) {
+	defer recoverAsError(file, &err)
+	src, err := io.ReadAll(r)
+	if err != nil {
+		return nil, &Error{File: file, Msg: "reading: " + err.Error()}
+	}
+	df, err := parseDockerfile(file, src)
+	if err != nil {
+		return nil, err
+	}
+	platforms := opt.Platforms
+	if len(platforms) == 0 && opt.Platform != "" {
+		platforms = []string{opt.Platform}
+	}
+	if len(platforms) == 0 {
+		platforms = DefaultPlatforms
+	}
+	perPlatform := make([][]Subject, len(platforms))
+	res := dockerfileResource(file, opt)
+	for i, p := range platforms {
+		b := build{file: file, df: df, opt: opt, platform: p, res: res}
+		if perPlatform[i], err = b.subjects(); err != nil {
+			return nil, err
+		}
+	}
+	return mergePlatforms(platforms, perPlatform), nil
+}
+
+// dockerfile is a parsed Dockerfile.
+type dockerfile struct {
+	stages   []instructions.Stage
+	metaArgs []instructions.ArgCommand
+	lex      *shell.Lex
+	syntax   string
+	syntaxAt int
+}
+
+func parseDockerfile(file string, src []byte) (*dockerfile, error) {
+	res, err := parser.Parse(bytes.NewReader(src))
+	if err != nil {
+		return nil, dockerfileError(file, err)
+	}
+	// A linter that reports nothing: without one, BuildKit's parser
+	// dereferences nil on `# check=` directives.
+	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
+	if err != nil {
+		return nil, dockerfileError(file, err)
 	}
 	if len(stages) == 0 {
-		return Subject{}, &Error{File: file, Msg: "no FROM instruction"}
+		return nil, &Error{File: file, Msg: "no FROM instruction"}
 	}
-	lex := shell.NewLex(res.EscapeToken)
-	env, err := globalArgs(lex, metaArgs, opt)
-	if err != nil {
-		return Subject{}, &Error{File: file, Msg: err.Error()}
+	df := &dockerfile{stages: stages, metaArgs: metaArgs, lex: shell.NewLex(res.EscapeToken)}
+	if syntax, _, loc, ok := parser.DetectSyntax(src); ok {
+		df.syntax = syntax
+		if len(loc) > 0 {
+			df.syntaxAt = loc[0].Start.Line
+		}
 	}
-	shipped, err := shippedStage(stages, opt.Target)
-	if err != nil {
-		return Subject{}, &Error{File: file, Msg: err.Error()}
+	return df, nil
+}
+
+// mergePlatforms keeps one subject for what every platform judges alike,
+// and each platform's own otherwise.
+func mergePlatforms(platforms []string, per [][]Subject) []Subject {
+	type key struct {
+		input, field, image, platform, stage string
+		line                                 int
 	}
-	return followBase(file, lex, env, stages, shipped, opt)
+	keyOf := func(s Subject) key { return key{s.BuildInput, s.Field, s.Image, s.Platform, s.Container, s.Line} }
+	count := map[key]int{}
+	for _, subs := range per {
+		seen := map[key]bool{}
+		for _, s := range subs {
+			if k := keyOf(s); !seen[k] {
+				seen[k] = true
+				count[k]++
+			}
+		}
+	}
+	var out []Subject
+	done := map[key]bool{}
+	for i, subs := range per {
+		for _, s := range subs {
+			k := keyOf(s)
+			if count[k] == len(platforms) {
+				if !done[k] {
+					done[k] = true
+					out = append(out, s)
+				}
+				continue
+			}
+			if s.Platform == "" {
+				s.Platform = platforms[i]
+			}
+			out = append(out, s)
+		}
+	}
+	// The shipped base first, as ReadDockerfile returns it.
+	for i, s := range out {
+		if s.BuildInput == "" {
+			copy(out[1:i+1], out[:i])
+			out[0] = s
+			break
+		}
+	}
+	return out
 }
 
 func shippedStage(stages []instructions.Stage, target string) (int, error) {
@@ -87,49 +215,6 @@ func shippedStage(stages []instructions.Stage, target string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("target stage %q not found", target)
-}
-
-// followBase walks from the shipped stage through stage aliases to the
-// image it is built on.
-func followBase(file string, lex *shell.Lex, env shell.EnvGetter, stages []instructions.Stage, i int, opt DockerfileOptions) (Subject, error) {
-	shipped := stages[i]
-	for hop := 0; hop < maxStageHops; hop++ {
-		st := stages[i]
-		line := stageLine(st)
-		base, err := lex.ProcessWordWithMatches(st.BaseName, env)
-		if err != nil {
-			return Subject{}, &Error{File: file, Line: line, Msg: fmt.Sprintf("expanding FROM %s: %v", st.BaseName, err)}
-		}
-		name := base.Result
-		if name == "" {
-			return Subject{}, &Error{File: file, Line: line, Msg: fmt.Sprintf("FROM %s expands to nothing: give the ARG a default or pass --build-arg", st.BaseName)}
-		}
-		if j := stageIndex(stages[:i], name); j >= 0 {
-			i = j
-			continue
-		}
-		platform, _ := lex.ProcessWordWithMatches(st.Platform, env)
-		sub := Subject{
-			Resource: &Resource{
-				Kind:   KindDockerfile,
-				Name:   file,
-				File:   file,
-				Labels: opt.Labels,
-				// A Dockerfile is judged as a Pod with no labels, in a
-				// namespace with none.
-				NamespaceLabels: map[string]string{},
-			},
-			Container: shipped.Name,
-			Field:     "FROM",
-			Image:     name,
-			Line:      line,
-			Source:    lineage.SourceDockerfile,
-			Platform:  platform.Result,
-			Scratch:   strings.EqualFold(name, "scratch"),
-		}
-		return sub, nil
-	}
-	return Subject{}, &Error{File: file, Msg: "stage aliases form a loop"}
 }
 
 // stageIndex finds an earlier stage named name (stage names are
@@ -148,47 +233,6 @@ func stageLine(st instructions.Stage) int {
 		return st.Location[0].Start.Line
 	}
 	return 0
-}
-
-// globalArgs evaluates the ARGs before the first FROM: each default is
-// expanded with the ARGs before it, and a build argument overrides it.
-// BuildKit's automatic platform ARGs are predefined.
-func globalArgs(lex *shell.Lex, metaArgs []instructions.ArgCommand, opt DockerfileOptions) (shell.EnvGetter, error) {
-	platform := opt.Platform
-	if platform == "" {
-		platform = defaultPlatform
-	}
-	osName, arch, _ := strings.Cut(platform, "/")
-	arch, variant, _ := strings.Cut(arch, "/")
-	vals := map[string]string{
-		"TARGETPLATFORM": platform, "TARGETOS": osName, "TARGETARCH": arch, "TARGETVARIANT": variant,
-		"BUILDPLATFORM": platform, "BUILDOS": osName, "BUILDARCH": arch, "BUILDVARIANT": variant,
-	}
-	env := func() shell.EnvGetter {
-		kv := make([]string, 0, len(vals))
-		for k, v := range vals {
-			kv = append(kv, k+"="+v)
-		}
-		return shell.EnvsFromSlice(kv)
-	}
-	for _, cmd := range metaArgs {
-		for _, a := range cmd.Args {
-			if v, ok := opt.BuildArgs[a.Key]; ok {
-				vals[a.Key] = v
-				continue
-			}
-			if a.Value == nil {
-				vals[a.Key] = ""
-				continue
-			}
-			v, err := lex.ProcessWordWithMatches(*a.Value, env())
-			if err != nil {
-				return nil, fmt.Errorf("expanding ARG %s: %w", a.Key, err)
-			}
-			vals[a.Key] = v.Result
-		}
-	}
-	return env(), nil
 }
 
 func dockerfileError(file string, err error) error {

@@ -63,7 +63,8 @@ func TestReadDockerfile(t *testing.T) {
 
 func TestIsDockerfile(t *testing.T) {
 	for name, want := range map[string]bool{
-		"Dockerfile": true, "a/b/Containerfile": true, "api.Dockerfile": true, "Dockerfile.prod": true,
+		"Dockerfile": true, "a/b/Containerfile": true, "api.Dockerfile": true, "Dockerfile.prod": true, "Dockerfile-prod": true, "Dockerfile_dev": true, "Containerfile-x": true, "web.dockerfile": true,
+		"Dockerfile-": false, "Dockerfiles": false, "dockerfile-lint.go": false,
 		"dockerfile": true, "Dockerfile.dockerignore": false, "subject/dockerfile.go": false, "dockerfile_test.go": false, "containerfile.rs": false, "Dockerfiles.md": false, "main.go": false, "x.yaml": false,
 	} {
 		if got := IsDockerfile(name); got != want {

@@ -11,7 +11,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// PodKinds maps every pod-bearing kind to the path of its pod spec.
+// PodKinds maps every pod-bearing kind of Kubernetes itself to the path of
+// its pod spec. Workloads has these and workload CRDs, with their groups.
 var PodKinds = map[string][]string{
 	"Pod":                   {"spec"},
 	"PodTemplate":           {"template", "spec"},
@@ -50,6 +51,32 @@ type Options struct {
 	// still made in document order, on the caller's goroutine. 0 or 1
 	// parses one document after another.
 	Workers int
+	// Workloads are kinds with pod templates besides the built-in
+	// Workloads (a policy's spec.workloads); they are tried first.
+	Workloads []Workload
+	// OnNotice, when set, is told of every object that may ship images
+	// baseguard cannot judge: a kind it does not know holding a container
+	// list.
+	OnNotice func(Notice)
+}
+
+// Notice is an object baseguard did not judge although it may ship images.
+type Notice struct {
+	File       string
+	Line       int
+	APIVersion string
+	Kind       string
+	Name       string
+	// Field is where the container list is, `spec.runner.containers`.
+	Field string
+}
+
+func (n Notice) String() string {
+	at := n.File
+	if n.Line > 0 {
+		at = fmt.Sprintf("%s:%d", n.File, n.Line)
+	}
+	return fmt.Sprintf("%s: %s %s (apiVersion %q) holds a container list at %s, but baseguard does not know where this kind keeps its pod template, so its images are not judged; declare it in a policy's spec.workloads", at, n.Kind, n.Name, n.APIVersion, n.Field)
 }
 
 // ReadManifests reads every document of a YAML or JSON stream and calls fn
@@ -64,7 +91,8 @@ func ReadManifests(file string, r io.Reader, opt Options, fn func(*Resource, []S
 
 // readDocuments parses documents one after another; line numbers are
 // shifted by offset (the line the input starts on, less one).
-func readDocuments(file string, r io.Reader, offset int, opt Options, fn func(*Resource, []Subject) error) error {
+func readDocuments(file string, r io.Reader, offset int, opt Options, fn func(*Resource, []Subject) error) (err error) {
+	defer recoverAsError(file, &err)
 	dec := yaml.NewDecoder(r)
 	for {
 		var doc yaml.Node
@@ -86,9 +114,20 @@ func readDocuments(file string, r io.Reader, offset int, opt Options, fn func(*R
 		if offset > 0 {
 			shiftLines(&doc, offset)
 		}
-		if err := readObject(file, doc.Content[0], opt, 0, fn); err != nil {
+		if err := normalize(file, &doc); err != nil {
 			return err
 		}
+		if err := readObject(file, doc.Content[0], opt, 0, typeMeta{}, fn); err != nil {
+			return err
+		}
+	}
+}
+
+// recoverAsError turns a panic while reading file into an error naming it:
+// a reader bug must stop the check, not crash it or pass in silence.
+func recoverAsError(file string, err *error) {
+	if r := recover(); r != nil {
+		*err = &Error{File: file, Msg: fmt.Sprintf("internal error while reading: %v", r)}
 	}
 }
 
@@ -100,12 +139,21 @@ func shiftLines(n *yaml.Node, offset int) {
 	}
 }
 
-// ReadObject extracts the subjects of one decoded object node.
-func ReadObject(file string, n *yaml.Node, opt Options) (*Resource, []Subject, error) {
-	var res *Resource
-	var subs []Subject
-	err := readObject(file, n, opt, 0, func(r *Resource, s []Subject) error {
-		res, subs = r, s
+// ReadObject extracts the subjects of one decoded object node, of any
+// kind: a workload of the table or of opt.Workloads, a List (the subjects
+// of all its items), or anything else (none, and a notice when it holds a
+// container list). Keys written twice and merge keys are handled as
+// ReadManifests does.
+func ReadObject(file string, n *yaml.Node, opt Options) (res *Resource, subs []Subject, err error) {
+	defer recoverAsError(file, &err)
+	if err := normalize(file, n); err != nil {
+		return nil, nil, err
+	}
+	err = readObject(file, n, opt, 0, typeMeta{}, func(r *Resource, s []Subject) error {
+		if res == nil {
+			res = r
+		}
+		subs = append(subs, s...)
 		return nil
 	})
 	return res, subs, err
@@ -115,53 +163,113 @@ func ReadObject(file string, n *yaml.Node, opt Options) (*Resource, []Subject, e
 // even in small files).
 const maxListDepth = 8
 
-func readObject(file string, n *yaml.Node, opt Options, depth int, fn func(*Resource, []Subject) error) error {
+// typeMeta is the apiVersion and kind a List gives items that name
+// neither, as kubectl does.
+type typeMeta struct{ apiVersion, kind string }
+
+func readObject(file string, n *yaml.Node, opt Options, depth int, inherit typeMeta, fn func(*Resource, []Subject) error) error {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
-	kind := scalar(child(n, "kind"))
-	if kind == "List" || (len(kind) > 4 && kind[len(kind)-4:] == "List" && child(n, "items") != nil) {
-		items := child(n, "items")
-		if items == nil {
-			return nil
+	tm, err := readTypeMeta(file, n, inherit)
+	if err != nil {
+		return err
+	}
+	items, err := lookup(file, n, "items")
+	if err != nil {
+		return err
+	}
+	w, known := FindWorkload(tm.apiVersion, tm.kind, opt.Workloads)
+	if items != nil {
+		// kubectl reads any object with items as a List. Another client
+		// may apply it as the object it names: a known workload is
+		// judged as both.
+		if err := readItems(file, items, tm, opt, depth, fn); err != nil || !known {
+			return err
 		}
-		if items.Kind != yaml.SequenceNode {
-			return &Error{File: file, Line: items.Line, Msg: "items must be a list"}
-		}
-		if depth >= maxListDepth {
-			return &Error{File: file, Line: items.Line, Msg: fmt.Sprintf("Lists nested more than %d deep", maxListDepth)}
-		}
-		for _, it := range items.Content {
-			if err := readObject(file, it, opt, depth+1, fn); err != nil {
-				return err
-			}
-		}
+	}
+	if tm.kind == "Namespace" && opt.OnNamespace != nil {
+		return readNamespace(file, n, opt)
+	}
+	if !known {
+		return noticeUnknown(file, n, tm, opt)
+	}
+	return readWorkload(file, n, tm, w, opt, fn)
+}
+
+func readTypeMeta(file string, n *yaml.Node, inherit typeMeta) (typeMeta, error) {
+	kind, err := lookupString(file, n, "kind")
+	if err != nil {
+		return typeMeta{}, err
+	}
+	apiVersion, err := lookupString(file, n, "apiVersion")
+	if err != nil {
+		return typeMeta{}, err
+	}
+	if kind == "" && apiVersion == "" {
+		return inherit, nil
+	}
+	return typeMeta{apiVersion: apiVersion, kind: kind}, nil
+}
+
+func readItems(file string, items *yaml.Node, list typeMeta, opt Options, depth int, fn func(*Resource, []Subject) error) error {
+	if items.Kind == yaml.ScalarNode && items.Tag == "!!null" {
 		return nil
 	}
-	if kind == "Namespace" && opt.OnNamespace != nil {
-		meta := child(n, "metadata")
-		name, labels := scalar(child(meta, "name")), stringMap(child(meta, "labels"))
-		if labels == nil {
-			labels = map[string]string{}
+	if items.Kind != yaml.SequenceNode {
+		return &Error{File: file, Line: items.Line, Msg: "items must be a list"}
+	}
+	if depth >= maxListDepth {
+		return &Error{File: file, Line: items.Line, Msg: fmt.Sprintf("Lists nested more than %d deep", maxListDepth)}
+	}
+	inherit := typeMeta{apiVersion: list.apiVersion, kind: strings.TrimSuffix(list.kind, "List")}
+	for _, it := range items.Content {
+		if err := readObject(file, it, opt, depth+1, inherit, fn); err != nil {
+			return err
 		}
-		labels["kubernetes.io/metadata.name"] = name // set by the API server on every namespace
-		opt.OnNamespace(name, labels)
-		return nil
 	}
-	path, ok := PodKinds[kind]
-	if !ok {
-		return nil
+	return nil
+}
+
+func readNamespace(file string, n *yaml.Node, opt Options) error {
+	meta, err := lookup(file, n, "metadata")
+	if err != nil {
+		return err
 	}
-	res := newResource(file, n, kind, opt)
+	name, err := lookupString(file, meta, "name")
+	if err != nil {
+		return err
+	}
+	labels, err := stringMap(file, meta, "labels")
+	if err != nil {
+		return err
+	}
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels["kubernetes.io/metadata.name"] = name // set by the API server on every namespace
+	opt.OnNamespace(name, labels)
+	return nil
+}
+
+func readWorkload(file string, n *yaml.Node, tm typeMeta, w Workload, opt Options, fn func(*Resource, []Subject) error) error {
+	res, err := newResource(file, n, tm, opt)
+	if err != nil {
+		return err
+	}
+	path := w.SpecPath()
 	spec := n
 	for _, key := range path {
-		spec = child(spec, key)
-		if spec == nil {
+		spec, err = lookup(file, spec, key)
+		if err != nil {
+			return err
+		}
+		if spec == nil || spec.Kind == yaml.ScalarNode && spec.Tag == "!!null" {
 			return fn(res, nil) // no pod spec: nothing ships an image
 		}
 		if spec.Kind != yaml.MappingNode {
-			return &Error{File: file, Line: spec.Line, Msg: fmt.Sprintf("%s %s: %s must be a mapping", kind, res.Name, key)}
+			return &Error{File: file, Line: spec.Line, Msg: fmt.Sprintf("%s %s: %s must be a mapping", tm.kind, res.Name, key)}
 		}
 	}
 	subs, err := podSubjects(res, spec, joinPath(path))
@@ -171,85 +279,119 @@ func readObject(file string, n *yaml.Node, opt Options, depth int, fn func(*Reso
 	return fn(res, subs)
 }
 
-func newResource(file string, n *yaml.Node, kind string, opt Options) *Resource {
-	meta := child(n, "metadata")
-	res := &Resource{
-		APIVersion: scalar(child(n, "apiVersion")),
-		Kind:       kind,
-		Name:       scalar(child(meta, "name")),
-		Namespace:  scalar(child(meta, "namespace")),
-		File:       file,
-		Line:       n.Line,
-		Labels:     stringMap(child(meta, "labels")),
+func newResource(file string, n *yaml.Node, tm typeMeta, opt Options) (*Resource, error) {
+	meta, err := lookup(file, n, "metadata")
+	if err != nil {
+		return nil, err
+	}
+	res := &Resource{APIVersion: tm.apiVersion, Kind: tm.kind, File: file, Line: n.Line}
+	for _, f := range []struct {
+		key string
+		to  *string
+	}{{"name", &res.Name}, {"namespace", &res.Namespace}} {
+		if *f.to, err = lookupString(file, meta, f.key); err != nil {
+			return nil, err
+		}
+	}
+	if res.Labels, err = stringMap(file, meta, "labels"); err != nil {
+		return nil, err
 	}
 	if res.Name == "" {
-		res.Name = scalar(child(meta, "generateName"))
+		if res.Name, err = lookupString(file, meta, "generateName"); err != nil {
+			return nil, err
+		}
 	}
 	if res.Namespace == "" {
 		res.Namespace = opt.DefaultNamespace
 	}
-	return res
+	return res, nil
 }
 
+// podSubjects reads a pod spec's container lists and image volumes.
 func podSubjects(res *Resource, spec *yaml.Node, prefix string) ([]Subject, error) {
 	var subs []Subject
 	for _, list := range Lists {
-		seq := child(spec, string(list))
-		if seq == nil || seq.Tag == "!!null" {
-			continue
+		got, err := listSubjects(res, spec, prefix, list, containerImage)
+		if err != nil {
+			return nil, err
 		}
-		if seq.Kind != yaml.SequenceNode {
-			return nil, &Error{File: res.File, Line: seq.Line, Msg: fmt.Sprintf("%s %s: %s.%s must be a list", res.Kind, res.Name, prefix, list)}
+		subs = append(subs, got...)
+	}
+	vols, err := listSubjects(res, spec, prefix, Volumes, volumeImage)
+	if err != nil {
+		return nil, err
+	}
+	return append(subs, vols...), nil
+}
+
+// imageField finds the image of one list entry: the node and its field
+// path below the entry; nil when the entry names none.
+type imageField func(file string, entry *yaml.Node) (*yaml.Node, string, error)
+
+func containerImage(file string, c *yaml.Node) (*yaml.Node, string, error) {
+	img, err := lookup(file, c, "image")
+	return img, "image", err
+}
+
+// volumeImage is an image volume's reference (spec.volumes[].image.reference).
+func volumeImage(file string, v *yaml.Node) (*yaml.Node, string, error) {
+	src, err := lookup(file, v, "image")
+	if err != nil || src == nil || src.Kind == yaml.ScalarNode && src.Tag == "!!null" {
+		return nil, "", err
+	}
+	if src.Kind != yaml.MappingNode {
+		return nil, "", &Error{File: file, Line: src.Line, Msg: "a volume's image must be a mapping"}
+	}
+	ref, err := lookup(file, src, "reference")
+	return ref, "image.reference", err
+}
+
+func listSubjects(res *Resource, spec *yaml.Node, prefix string, list List, image imageField) ([]Subject, error) {
+	file := res.File
+	seq, err := lookup(file, spec, string(list))
+	if err != nil || seq == nil || seq.Tag == "!!null" {
+		return nil, err
+	}
+	if seq.Kind != yaml.SequenceNode {
+		return nil, &Error{File: file, Line: seq.Line, Msg: fmt.Sprintf("%s %s: %s.%s must be a list", res.Kind, res.Name, prefix, list)}
+	}
+	var subs []Subject
+	for i, c := range seq.Content {
+		c = deref(c)
+		field := prefix + "." + string(list) + "[" + strconv.Itoa(i) + "]"
+		if c.Kind != yaml.MappingNode {
+			return nil, &Error{File: file, Line: c.Line, Msg: fmt.Sprintf("%s %s: %s must be a mapping", res.Kind, res.Name, field)}
 		}
-		for i, c := range seq.Content {
-			c = deref(c)
-			field := prefix + "." + string(list) + "[" + strconv.Itoa(i) + "]"
-			if c.Kind != yaml.MappingNode {
-				return nil, &Error{File: res.File, Line: c.Line, Msg: fmt.Sprintf("%s %s: %s must be a mapping", res.Kind, res.Name, field)}
-			}
-			img := child(c, "image")
-			if img == nil {
-				continue // a partial object (a patch) that sets no image ships none
-			}
-			if img.Kind != yaml.ScalarNode || img.Tag == "!!null" {
-				return nil, &Error{File: res.File, Line: img.Line, Msg: fmt.Sprintf("%s %s: %s.image must be a string", res.Kind, res.Name, field)}
-			}
-			subs = append(subs, Subject{
-				Resource:  res,
-				Container: scalar(child(c, "name")),
-				List:      list,
-				Field:     field + ".image",
-				Image:     img.Value,
-				Line:      img.Line,
-				Column:    img.Column,
-				Source:    lineage.SourceReference,
-			})
+		img, sub, err := image(file, c)
+		if err != nil {
+			return nil, err
 		}
+		if img == nil {
+			continue // a partial object (a patch) that sets no image ships none
+		}
+		if img.Kind != yaml.ScalarNode || img.Tag != "!!str" {
+			return nil, &Error{File: file, Line: img.Line, Msg: fmt.Sprintf("%s %s: %s.%s must be a string", res.Kind, res.Name, field, sub)}
+		}
+		name, err := lookupString(file, c, "name")
+		if err != nil {
+			return nil, err
+		}
+		subs = append(subs, Subject{
+			Resource:  res,
+			Container: name,
+			List:      list,
+			Field:     field + "." + sub,
+			Image:     img.Value,
+			Line:      img.Line,
+			Column:    img.Column,
+			Source:    lineage.SourceReference,
+		})
 	}
 	return subs, nil
 }
 
 func joinPath(path []string) string {
-	s := path[0]
-	for _, p := range path[1:] {
-		s += "." + p
-	}
-	return s
-}
-
-// child returns the value of key in a mapping node, or nil. YAML aliases
-// are followed (one level: an alias never points at another alias).
-func child(n *yaml.Node, key string) *yaml.Node {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return deref(n.Content[i+1])
-		}
-	}
-	return nil
+	return strings.Join(path, ".")
 }
 
 func deref(n *yaml.Node) *yaml.Node {
@@ -266,15 +408,28 @@ func scalar(n *yaml.Node) string {
 	return n.Value
 }
 
-func stringMap(n *yaml.Node) map[string]string {
-	if n == nil || n.Kind != yaml.MappingNode || len(n.Content) == 0 {
-		return nil
+// lookupString is the scalar value of key in a mapping, "" when absent.
+func lookupString(file string, n *yaml.Node, key string) (string, error) {
+	v, err := lookup(file, n, key)
+	return scalar(v), err
+}
+
+// stringMap reads a mapping of strings (labels) at key, merge keys
+// included.
+func stringMap(file string, parent *yaml.Node, key string) (map[string]string, error) {
+	n, err := lookup(file, parent, key)
+	if err != nil || n == nil || n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		return nil, err
 	}
-	m := make(map[string]string, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		m[n.Content[i].Value] = scalar(n.Content[i+1])
+	ps, err := pairs(file, n)
+	if err != nil {
+		return nil, err
 	}
-	return m
+	m := make(map[string]string, len(ps))
+	for _, p := range ps {
+		m[p[0].Value] = scalar(p[1])
+	}
+	return m, nil
 }
 
 // yamlErrorLine digs the line number out of a yaml.v3 error message

@@ -27,13 +27,14 @@ type parsed struct {
 	err    error
 }
 
-// event is one callback: a pod-bearing resource with its subjects, or a
-// Namespace.
+// event is one callback: a pod-bearing resource with its subjects, a
+// Namespace, or a notice.
 type event struct {
 	res      *Resource
 	subs     []Subject
 	ns       string
 	nsLabels map[string]string
+	notice   *Notice
 }
 
 type job struct {
@@ -72,6 +73,10 @@ func readParallel(file string, r io.Reader, opt Options, fn func(*Resource, []Su
 }
 
 func replay(e event, opt Options, fn func(*Resource, []Subject) error) error {
+	if e.notice != nil {
+		opt.OnNotice(*e.notice)
+		return nil
+	}
 	if e.res == nil {
 		if opt.OnNamespace != nil {
 			opt.OnNamespace(e.ns, e.nsLabels)
@@ -90,6 +95,9 @@ func parseChunk(file string, c chunk, opt Options) parsed {
 		local.OnNamespace = func(name string, labels map[string]string) {
 			p.events = append(p.events, event{ns: name, nsLabels: labels})
 		}
+	}
+	if opt.OnNotice != nil {
+		local.OnNotice = func(n Notice) { p.events = append(p.events, event{notice: &n}) }
 	}
 	p.err = readDocuments(file, bytes.NewReader(c.data), c.line-1, local, func(res *Resource, subs []Subject) error {
 		p.events = append(p.events, event{res: res, subs: subs})

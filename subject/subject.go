@@ -16,7 +16,12 @@ const (
 	EphemeralContainers List = "ephemeralContainers"
 )
 
+// Volumes is a pod spec's volumes: an image volume
+// (`volumes[].image.reference`) mounts an image's content.
+const Volumes List = "volumes"
+
 // Lists are all container lists, in the order a pod spec declares them.
+// Image volumes (Volumes) are read after them.
 var Lists = []List{InitContainers, Containers, EphemeralContainers}
 
 // KindDockerfile is the resource kind of a Dockerfile.
@@ -85,9 +90,10 @@ func (r *Resource) ID() string {
 // Subject is one container image in context.
 type Subject struct {
 	Resource *Resource
-	// Container is the container's name (the stage name for a Dockerfile).
+	// Container is the container's name (the volume's name for an image
+	// volume, the stage name for a Dockerfile).
 	Container string
-	// List is the container list; empty for a Dockerfile.
+	// List is the container list, or Volumes; empty for a Dockerfile.
 	List List
 	// Field is the path of the image field, `spec.template.spec.containers[0].image`,
 	// or `FROM` for a Dockerfile.
@@ -103,6 +109,10 @@ type Subject struct {
 	Platform string
 	// Scratch reports a Dockerfile whose shipped stage starts FROM scratch.
 	Scratch bool
+	// BuildInput, when set, says how a Dockerfile's build pulls this image
+	// in besides the shipped base (`COPY --from`, `RUN --mount`, `# syntax`,
+	// `FROM` of a stage the shipped one uses). Only deny rules judge it.
+	BuildInput string
 }
 
 // Location is `file:line` of the image, or the resource's file.

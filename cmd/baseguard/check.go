@@ -6,12 +6,14 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/lineage/registry"
 	"github.com/baseguard/baseguard/policy"
+	"github.com/baseguard/baseguard/render"
 	"github.com/baseguard/baseguard/report"
 	"github.com/baseguard/baseguard/subject"
 	"github.com/spf13/cobra"
@@ -25,6 +27,7 @@ type checkOptions struct {
 	labels    []string
 	target    string
 	platform  string
+	values    []string
 	now       string
 	verbose   bool
 	// allowEmpty makes inputs that hold nothing to judge no failure: for
@@ -41,9 +44,13 @@ func newCheckCmd() *cobra.Command {
 		Use:   "check [PATH|-]...",
 		Short: "Check manifests and Dockerfiles against base-image policies",
 		Long: `Check every container image of every pod-bearing resource (containers,
-initContainers, ephemeralContainers; Pod, Deployment, ReplicaSet, StatefulSet,
-DaemonSet, Job, CronJob, ReplicationController, PodTemplate) and the shipped
-base of every Dockerfile against the policies.
+initContainers, ephemeralContainers and image volumes; Pod, Deployment,
+ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController,
+PodTemplate, the pod templates of Argo Rollouts, Knative, KEDA ScaledJob,
+OpenKruise and OpenShift DeploymentConfig, and kinds the policies declare in
+spec.workloads), the shipped base of every Dockerfile for every platform it
+builds, and the images its build pulls in (judged by deny rules) against the
+policies.
 
 Offline (the default) an image's lineage is the image itself. With --resolve
 each distinct image is looked up in its registry (once, whatever the number
@@ -51,17 +58,25 @@ of containers using it) and rules apply to what it is built on: bases from
 OCI annotations, BuildKit provenance, buildinfo, Buildpacks metadata, or
 layers matched against the policies' catalog.
 
-PATH is a file, a directory (walked for .yaml, .yml, .json manifests and for
-Dockerfile, Containerfile, *.Dockerfile, Dockerfile.* files) or - for
-standard input. With no --policy the built-in policy is used.
+PATH is a file, a directory or - for standard input. A directory is walked
+(symbolic links followed, hidden directories entered, .git skipped) for .yaml,
+.yml, .json manifests and Dockerfiles (Dockerfile, Containerfile,
+*.Dockerfile, Dockerfile.*, Dockerfile-*, Dockerfile_*); a directory with a
+kustomization is built as kustomize builds it, a Helm chart is rendered as
+helm template renders it (--values for more values). With no --policy the
+built-in policy is used.
 
 Exit status: 0 when no enforced rule failed, 1 when one did, 2 when something
-could not be checked (bad policy, unreadable or invalid input).`,
+could not be checked (bad policy, unreadable or invalid input, or no image at
+all among the inputs).`,
 		Example: `  # Check a directory of manifests and Dockerfiles with the built-in policy
   baseguard check examples/
 
-  # Check rendered Helm output against a policy, as JSON
-  helm template ./chart | baseguard check --policy policy.yaml -o json -
+  # Check a Helm chart with production values, and a kustomize overlay, as JSON
+  baseguard check --policy policy.yaml --values prod.yaml -o json ./chart overlays/prod
+
+  # A Dockerfile for the platforms it is built for
+  baseguard check --platform linux/amd64,linux/arm64,linux/s390x Dockerfile
 
   # SARIF for code scanning
   baseguard check --policy policy.yaml -o sarif k8s/ > baseguard.sarif
@@ -80,7 +95,8 @@ could not be checked (bad policy, unreadable or invalid input).`,
 	f.StringArrayVar(&o.buildArgs, "build-arg", nil, "Dockerfile build argument KEY=VALUE (repeatable)")
 	f.StringArrayVar(&o.labels, "label", nil, "label KEY=VALUE that rules see on Dockerfiles (repeatable)")
 	f.StringVar(&o.target, "target", "", "Dockerfile stage to check (default: the last)")
-	f.StringVar(&o.platform, "platform", "", "platform os/arch[/variant]: Dockerfiles' $TARGETPLATFORM, and with --resolve the platform resolved (default linux/amd64, else an image's first)")
+	f.StringVar(&o.platform, "platform", "", "platforms os/arch[/variant], comma-separated: Dockerfiles are judged for each (default linux/amd64,linux/arm64); with --resolve the first is resolved (default linux/amd64, else an image's first)")
+	f.StringArrayVar(&o.values, "values", nil, "Helm values file for the charts among the inputs (repeatable, later ones win)")
 	f.StringVar(&o.now, "now", "", "evaluate exceptions as of this RFC 3339 time (default: now)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list passing results too (text output)")
 	f.BoolVar(&o.allowEmpty, "allow-empty", false, "inputs that hold no container image are no failure (for hooks given whatever files changed)")
@@ -130,7 +146,7 @@ func runCheck(cmd *cobra.Command, o *checkOptions, args []string) error {
 		return err
 	}
 	if judged == 0 && !o.allowEmpty {
-		fmt.Fprintf(cmd.ErrOrStderr(), "baseguard: warning: no container image found in %s (no pod-bearing resource, no Dockerfile)\n", strings.Join(args, " "))
+		return fmt.Errorf("no container image found in %s (no pod-bearing resource, no Dockerfile): nothing was judged", strings.Join(args, " "))
 	}
 	return v.err()
 }
@@ -145,11 +161,11 @@ func (o *checkOptions) judgeAll(cmd *cobra.Command, set *policy.Set, args []stri
 	resolving := o.resolve || o.offline
 	if !resolving && !set.SelectsNamespaces() {
 		lin := offlineLineages{}
-		return o.readSubjects(stdin, notice, args, nil, func(s *subject.Subject) error { return judge(s, lin.of(s)) })
+		return o.readSubjects(stdin, notice, set, args, nil, func(s *subject.Subject) error { return judge(s, lin.of(s)) })
 	}
 	var subs []*subject.Subject
 	namespaces := map[string]map[string]string{}
-	err := o.readSubjects(stdin, notice, args, namespaces, func(s *subject.Subject) error {
+	err := o.readSubjects(stdin, notice, set, args, namespaces, func(s *subject.Subject) error {
 		subs = append(subs, s)
 		return nil
 	})
@@ -168,8 +184,8 @@ func (o *checkOptions) judgeAll(cmd *cobra.Command, set *policy.Set, args []stri
 			return err
 		}
 		var opts []registry.ResolveOption
-		if o.platform != "" {
-			opts = append(opts, registry.ForPlatform(o.platform))
+		if platforms, _ := parsePlatforms(o.platform); len(platforms) > 0 {
+			opts = append(opts, registry.ForPlatform(platforms[0]))
 		}
 		lin = resolveAll(cmd.Context(), c, subs, opts...)
 	}
@@ -192,32 +208,76 @@ func (o *checkOptions) evaluationTime() (time.Time, error) {
 	return t, nil
 }
 
+// readOptions say how inputs are read.
+type readOptions struct {
+	manifests  subject.Options
+	dockerfile subject.DockerfileOptions
+	chart      render.ChartOptions
+}
+
 // readSubjects reads every input and hands each subject to emit. With a
 // namespaces map, it records the labels of Namespace objects read.
-func (o *checkOptions) readSubjects(stdin io.Reader, notice io.Writer, args []string, namespaces map[string]map[string]string, emit func(*subject.Subject) error) error {
-	inputs, err := collectInputs(args, notice)
+func (o *checkOptions) readSubjects(stdin io.Reader, notice io.Writer, set *policy.Set, args []string, namespaces map[string]map[string]string, emit func(*subject.Subject) error) error {
+	inputs, err := collectInputs(args)
 	if err != nil {
 		return err
 	}
-	buildArgs, err := keyValues("build-arg", o.buildArgs)
+	ro, err := o.readOptions(notice, set)
 	if err != nil {
 		return err
 	}
-	labels, err := keyValues("label", o.labels)
-	if err != nil {
-		return err
-	}
-	mopt := subject.Options{DefaultNamespace: o.namespace, Workers: runtime.GOMAXPROCS(0)}
 	if namespaces != nil {
-		mopt.OnNamespace = func(name string, l map[string]string) { namespaces[name] = l }
+		ro.manifests.OnNamespace = func(name string, l map[string]string) { namespaces[name] = l }
 	}
-	dopt := subject.DockerfileOptions{BuildArgs: buildArgs, Target: o.target, Labels: labels, Platform: o.platform}
 	for _, in := range inputs {
-		if err := readInput(in, stdin, mopt, dopt, emit); err != nil {
+		if err := readInput(in, stdin, ro, emit); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (o *checkOptions) readOptions(notice io.Writer, set *policy.Set) (readOptions, error) {
+	buildArgs, err := keyValues("build-arg", o.buildArgs)
+	if err != nil {
+		return readOptions{}, err
+	}
+	labels, err := keyValues("label", o.labels)
+	if err != nil {
+		return readOptions{}, err
+	}
+	platforms, err := parsePlatforms(o.platform)
+	if err != nil {
+		return readOptions{}, err
+	}
+	return readOptions{
+		manifests: subject.Options{
+			DefaultNamespace: o.namespace,
+			Workers:          runtime.GOMAXPROCS(0),
+			Workloads:        set.Workloads(),
+			OnNotice:         func(n subject.Notice) { fmt.Fprintf(notice, "baseguard: notice: %s\n", n) },
+		},
+		dockerfile: subject.DockerfileOptions{BuildArgs: buildArgs, Target: o.target, Labels: labels, Platforms: platforms},
+		chart:      render.ChartOptions{ValuesFiles: o.values, Namespace: o.namespace},
+	}, nil
+}
+
+// parsePlatforms splits --platform's comma-separated os/arch[/variant]
+// list; empty gives none (the defaults apply).
+func parsePlatforms(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		parts := strings.Split(p, "/")
+		if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
+			return nil, fmt.Errorf("--platform %q: want os/arch[/variant], comma-separated", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // writer returns the report writer for --output.

@@ -2,15 +2,18 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/baseguard/baseguard/policy"
+	"github.com/baseguard/baseguard/render"
 	"github.com/baseguard/baseguard/subject"
 )
 
@@ -21,63 +24,80 @@ const maxInputBytes = 64 << 20
 // readBufferSize is how much of an input is read at a time.
 const readBufferSize = 64 << 10
 
-// input is one file to check.
+// inputKind says how an input is read.
+type inputKind int
+
+const (
+	manifestInput      inputKind = iota // YAML or JSON documents
+	dockerfileInput                     // a Dockerfile
+	kustomizationInput                  // a directory built with kustomize
+	chartInput                          // a Helm chart directory, rendered
+)
+
+// input is one file or directory to check.
 type input struct {
-	name       string
-	dockerfile bool
+	name string
+	kind inputKind
 }
 
-// collectInputs expands paths: "-" is standard input (manifests), a
-// directory is walked for manifests (.yaml, .yml, .json) and Dockerfiles,
-// a file is a Dockerfile by its name and a manifest otherwise. Helm chart
-// sources cannot be checked unrendered; they are skipped with a notice.
-func collectInputs(paths []string, notice io.Writer) ([]input, error) {
-	var out []input
+// collectInputs expands paths: "-" is standard input (manifests); a file
+// is a Dockerfile by its name, a kustomization file stands for its
+// directory, anything else is a manifest; a directory is walked (walk).
+func collectInputs(paths []string) ([]input, error) {
+	w := &walker{seen: map[string]bool{}}
 	for _, p := range paths {
 		if p == "-" {
-			out = append(out, input{name: "-"})
+			w.out = append(w.out, input{name: "-"})
 			continue
 		}
 		info, err := os.Stat(p)
 		if err != nil {
 			return nil, err
 		}
-		if !info.IsDir() {
-			out = append(out, input{name: p, dockerfile: subject.IsDockerfile(p)})
+		if info.IsDir() {
+			if err := w.walk(p); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				if _, err := os.Stat(filepath.Join(path, "Chart.yaml")); err == nil {
-					fmt.Fprintf(notice, "baseguard: skipping Helm chart %s: check its output with `helm template %s | baseguard check -`\n", path, path)
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			switch ext := strings.ToLower(filepath.Ext(path)); {
-			case subject.IsDockerfile(path):
-				out = append(out, input{name: path, dockerfile: true})
-			case ext == ".yaml" || ext == ".yml" || ext == ".json":
-				out = append(out, input{name: path})
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+		w.out = append(w.out, fileInput(p))
 	}
-	return out, nil
+	return w.withoutReferencedBases(), nil
 }
 
-// readInput streams one input's subjects to emit, reading at most
-// maxInputBytes.
-func readInput(in input, stdin io.Reader, mopt subject.Options, dopt subject.DockerfileOptions, emit func(*subject.Subject) error) error {
+// fileInput classifies a file given on the command line.
+func fileInput(p string) input {
+	switch base := filepath.Base(p); {
+	case subject.IsDockerfile(p):
+		return input{name: p, kind: dockerfileInput}
+	case slices.Contains(render.KustomizationFiles, base):
+		return input{name: filepath.Dir(p), kind: kustomizationInput}
+	}
+	return input{name: p}
+}
+
+// readInput streams one input's subjects to emit. A panic while reading it
+// is an error naming it.
+func readInput(in input, stdin io.Reader, ro readOptions, emit func(*subject.Subject) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: internal error while reading: %v", in.name, r)
+		}
+	}()
+	switch in.kind {
+	case kustomizationInput:
+		m, err := render.Kustomization(in.name)
+		if err != nil {
+			return err
+		}
+		return readRendered([]render.Manifest{m}, ro, emit)
+	case chartInput:
+		ms, err := render.Chart(in.name, ro.chart)
+		if err != nil {
+			return err
+		}
+		return readRendered(ms, ro, emit)
+	}
 	r := stdin
 	if in.name != "-" {
 		f, err := os.Open(in.name)
@@ -89,14 +109,23 @@ func readInput(in input, stdin io.Reader, mopt subject.Options, dopt subject.Doc
 	}
 	// The YAML parser reads 512 bytes at a time: buffer the file.
 	r = bufio.NewReaderSize(&boundedReader{r: r, name: in.name, left: maxInputBytes}, readBufferSize)
-	if in.dockerfile {
-		s, err := subject.ReadDockerfile(in.name, r, dopt)
+	if in.kind == dockerfileInput {
+		subs, err := subject.ReadBuild(in.name, r, ro.dockerfile)
 		if err != nil {
 			return err
 		}
-		return emit(&s)
+		for i := range subs {
+			if err := emit(&subs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return subject.ReadManifests(in.name, r, mopt, func(_ *subject.Resource, ss []subject.Subject) error {
+	return readManifests(in.name, r, ro.manifests, emit)
+}
+
+func readManifests(name string, r io.Reader, mopt subject.Options, emit func(*subject.Subject) error) error {
+	return subject.ReadManifests(name, r, mopt, func(_ *subject.Resource, ss []subject.Subject) error {
 		for i := range ss {
 			if err := emit(&ss[i]); err != nil {
 				return err
@@ -104,6 +133,22 @@ func readInput(in input, stdin io.Reader, mopt subject.Options, dopt subject.Doc
 		}
 		return nil
 	})
+}
+
+// readRendered reads rendered manifests. Their line numbers are those of
+// the rendered output, not of any file: results name the kustomization or
+// the chart template, and the object, without a line.
+func readRendered(ms []render.Manifest, ro readOptions, emit func(*subject.Subject) error) error {
+	for _, m := range ms {
+		err := readManifests(m.Source, bytes.NewReader(m.Data), ro.manifests, func(s *subject.Subject) error {
+			s.Line, s.Column, s.Resource.Line = 0, 0, 0
+			return emit(s)
+		})
+		if err != nil {
+			return fmt.Errorf("reading what %s renders: %w", m.Source, err)
+		}
+	}
+	return nil
 }
 
 // readFile reads a whole file, bounded by maxInputBytes.

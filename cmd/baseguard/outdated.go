@@ -109,14 +109,14 @@ func runOutdated(cmd *cobra.Command, o *outdatedOptions, args []string) error {
 // check reads the inputs and checks every FROM line and every container
 // image; errs are what could not be checked.
 func (o *outdatedOptions) check(cmd *cobra.Command, checker *rebase.Checker, client *registry.Client, labels map[string]string, args []string) (found []rebase.Finding, errs []error, err error) {
-	inputs, err := collectInputs(args, cmd.ErrOrStderr())
+	inputs, err := collectInputs(args)
 	if err != nil {
 		return nil, nil, err
 	}
 	var subs []*subject.Subject
 	mopt := subject.Options{DefaultNamespace: o.namespace, Workers: runtime.GOMAXPROCS(0)}
 	for _, in := range inputs {
-		if in.dockerfile {
+		if in.kind == dockerfileInput {
 			fs, err := outdatedDockerfile(cmd.Context(), checker, in.name, labels, cmd.ErrOrStderr())
 			if err != nil {
 				errs = append(errs, err)
@@ -124,7 +124,7 @@ func (o *outdatedOptions) check(cmd *cobra.Command, checker *rebase.Checker, cli
 			found = append(found, fs...)
 			continue
 		}
-		err := readInput(in, cmd.InOrStdin(), mopt, subject.DockerfileOptions{}, func(s *subject.Subject) error {
+		err := readInput(in, cmd.InOrStdin(), readOptions{manifests: mopt}, func(s *subject.Subject) error {
 			subs = append(subs, s)
 			return nil
 		})

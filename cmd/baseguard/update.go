@@ -126,13 +126,13 @@ func runUpdate(cmd *cobra.Command, o *updateOptions, args []string) error {
 // dockerfiles lists the Dockerfiles among the inputs; a file given by name
 // is one whatever its name.
 func dockerfiles(args []string, notice io.Writer) ([]string, error) {
-	inputs, err := collectInputs(args, notice)
+	inputs, err := collectInputs(args)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, in := range inputs {
-		if in.dockerfile || slices.Contains(args, in.name) {
+		if in.kind == dockerfileInput || slices.Contains(args, in.name) {
 			out = append(out, in.name)
 		}
 	}
