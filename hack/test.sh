@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, fuzz seed corpora, and the end-to-end tests
+# Runs every test: unit tests, fuzz seed corpora, the end-to-end tests
 # against a real kube-apiserver and etcd (built from Go modules and cached by
-# hack/k8s-binaries.sh; the first build takes about 15 minutes).
+# hack/k8s-binaries.sh; the first build takes about 15 minutes), and the
+# lineage tests on images built by the real ko, crane and BuildKit (built and
+# cached by hack/tools.sh; the first build takes about 10 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
@@ -11,6 +13,7 @@ if ! command -v pre-commit >/dev/null; then
   apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pre-commit >&2
 fi
 KUBEBUILDER_ASSETS="$(hack/k8s-binaries.sh)"
-export KUBEBUILDER_ASSETS BASEGUARD_E2E=1
+BASEGUARD_TOOLS="$(hack/tools.sh)"
+export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_E2E=1
 go vet ./...
 go test -count=1 ./...

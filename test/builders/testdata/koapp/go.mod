@@ -1,0 +1,3 @@
+module example.com/koapp
+
+go 1.26

@@ -1,0 +1,4 @@
+# An image FROM scratch whose files differ per platform.
+FROM scratch
+ARG TARGETARCH
+COPY ${TARGETARCH}/ /
