@@ -289,3 +289,38 @@ func mustRef(t *testing.T, s string) imageref.Ref {
 	}
 	return r
 }
+
+// TestChainRequests counts the registry requests of a cold three-level
+// chain through a BuildKit base declared by its platform digest (ko on
+// company/base:1 on upstream/alpine:3), and checks that a warm lookup makes
+// none. The counts are in BENCHMARKS.md.
+func TestChainRequests(t *testing.T) {
+	needEnv(t)
+	for _, image := range []string{"apps/ko-one:1", "apps/ko-moving:1"} {
+		t.Run(image, func(t *testing.T) {
+			c, err := registry.New(registry.WithKeychain(authn.NewMultiKeychain()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := mustRef(t, w.ref(image))
+			requests.reset()
+			l := c.Lineage(context.Background(), ref)
+			cold := requests.reset()
+			if l.Err != nil || len(l.Entries) != 3 {
+				t.Fatalf("lineage of %d entries, err %v", len(l.Entries), l.Err)
+			}
+			t.Logf("cold: %d requests: %s", len(cold), strings.Join(cold, ", "))
+			// Bounded: three images (manifest, config, tag), the base's index,
+			// its attestation (manifest, statement), the builder stage it
+			// lists, the upstream's index, a referrers list when the tag
+			// moved, and a ping per repository.
+			if len(cold) > 30 {
+				t.Errorf("cold: %d requests, want at most 30", len(cold))
+			}
+			c.Lineage(context.Background(), ref)
+			if warm := requests.reset(); len(warm) != 0 {
+				t.Errorf("warm: %d requests, want 0: %v", len(warm), warm)
+			}
+		})
+	}
+}

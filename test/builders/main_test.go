@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
@@ -59,7 +61,7 @@ func setup() error {
 		return err
 	}
 	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)), ggcr.WithReferrersSupport(true))
-	srv = httptest.NewServer(reg)
+	srv = httptest.NewServer(requests.count(reg))
 	host = strings.TrimPrefix(srv.URL, "http://")
 	if bin, err = buildBaseguard(); err != nil {
 		return err
@@ -72,6 +74,32 @@ func setup() error {
 }
 
 var srv *httptest.Server
+
+// requests counts what the registry is asked.
+var requests = &counter{}
+
+type counter struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (c *counter) count(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.log = append(c.log, r.Method+" "+r.URL.Path)
+		c.mu.Unlock()
+		h.ServeHTTP(rw, r)
+	})
+}
+
+// reset returns what was asked since the last reset.
+func (c *counter) reset() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.log
+	c.log = nil
+	return l
+}
 
 func teardown() {
 	if bk != nil {
