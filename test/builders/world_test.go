@@ -143,7 +143,7 @@ func (w *world) koApps() error {
 		repo, tag, _ := strings.Cut(k.path, ":")
 		cmd := exec.Command(filepath.Join(tools, "ko"), "build", "--bare", "--insecure-registry", "--platform="+k.platform, "-t", tag, ".")
 		cmd.Dir = filepath.Join("testdata", "koapp")
-		cmd.Env = append(os.Environ(), "KO_DOCKER_REPO="+w.ref(repo), "KO_DEFAULTBASEIMAGE="+w.ref(k.base), "GOFLAGS=-mod=mod", "GOWORK=off")
+		cmd.Env = append(os.Environ(), "KO_DOCKER_REPO="+w.ref(repo), "KO_DEFAULTBASEIMAGE="+w.ref(k.base), "GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("ko build %s: %v\n%s", k.path, err, out)
 		}
