@@ -3,7 +3,8 @@
 # against a real kube-apiserver and etcd (built from Go modules and cached by
 # hack/k8s-binaries.sh; the first build takes about 15 minutes), and the
 # lineage tests on images built by the real ko, crane and BuildKit (built and
-# cached by hack/tools.sh; the first build takes about 10 minutes).
+# cached by hack/tools.sh; the first build takes about 10 minutes). Those
+# build their images with buildkitd and ko, hence the longer test timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
@@ -16,4 +17,4 @@ KUBEBUILDER_ASSETS="$(hack/k8s-binaries.sh)"
 BASEGUARD_TOOLS="$(hack/tools.sh)"
 export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_E2E=1
 go vet ./...
-go test -count=1 ./...
+go test -count=1 -timeout 30m ./...

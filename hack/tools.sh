@@ -143,15 +143,14 @@ for t in "${tools[@]}"; do
   out="$work/out-$tool"
   mkdir -p "$out"
   log "$tool $version: building (GOCACHE=$GOCACHE)"
-  t0=$SECONDS
-  "build_$tool" "$out"
+  TIMEFORMAT="[tools] $tool $version: %0Rs wall, %0Us user + %0Ss sys CPU"
+  time "build_$tool" "$out"
   for b in $bins; do
     [[ -x "$out/$b" ]] || { log "missing $b after building $tool"; exit 1; }
   done
   rm -rf "$dir"
   mv "$out" "$dir"                 # same filesystem: an atomic rename
   rm -rf "$GOCACHE"
-  log "$tool $version: built in $((SECONDS - t0))s"
 done
 
 # Link the set together, then rename it into place.
