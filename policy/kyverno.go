@@ -185,7 +185,10 @@ func (t *translator) rule(r obj) (rule Rule, ok bool, err error) {
 	if rule.Untranslated == "" && len(rule.Allow) == 0 && len(rule.Deny) == 0 && !rule.RequireBase {
 		untranslated(&rule, "it constrains no container image")
 	}
-	if rule.Untranslated != "" {
+	switch {
+	case rule.Untranslated != "" && len(rule.When) > 0:
+		t.note("not translated: %s; it yields an error result for the images it names", rule.Untranslated)
+	case rule.Untranslated != "":
 		t.note("not translated: %s; it yields an error result wherever it applies", rule.Untranslated)
 	}
 	return rule, true, nil

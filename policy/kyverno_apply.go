@@ -18,6 +18,7 @@ func (t *translator) applyPreconditions(cs conditionSet, rule *Rule) (keep bool)
 		return false
 	}
 	t.requireOperations(rule, cs.ops)
+	t.requireFilters(rule, cs.filters)
 	for _, p := range cs.preds {
 		if p.negated || !p.exact || p.base {
 			untranslated(rule, "preconditions: a condition on images that is not \"some image is among\" the values cannot be translated exactly")
@@ -68,6 +69,7 @@ func (t *translator) applyDeny(cs conditionSet, rule *Rule) (keep bool) {
 		return true
 	}
 	t.requireOperations(rule, cs.ops)
+	t.requireFilters(rule, cs.filters)
 	negations := 0
 	for _, p := range cs.preds {
 		switch {
@@ -179,6 +181,10 @@ func (t *translator) joinForeach(parts []Rule, rule *Rule) error {
 	for _, p := range parts {
 		if p.Untranslated != "" {
 			untranslated(rule, "%s", p.Untranslated)
+			return nil
+		}
+		if p.Match != nil && len(p.Match.All) > 0 {
+			untranslated(rule, "its foreach conditions on the resource are not translated")
 			return nil
 		}
 		if !samePatterns(p.When, first.When) || !sameOps(p.Match, first.Match) {

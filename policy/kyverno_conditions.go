@@ -22,15 +22,28 @@ type imagePred struct {
 }
 
 // conditionSet is a translated any/all condition block: the admission
-// operations it holds for, and what it says of each image.
+// operations it holds for, the resources it holds for, and what it says
+// of each image.
 type conditionSet struct {
 	// why is set when the block cannot be translated exactly.
 	why string
 	// never: the block holds for nothing baseguard judges.
 	never bool
 	// ops are the admission operations it holds for; nil for both.
-	ops   []string
-	preds []imagePred
+	ops []string
+	// filters are resource criteria that must all hold.
+	filters []Filter
+	preds   []imagePred
+}
+
+// condResult is one translated condition: on the operation (ops), on the
+// resource (filter), or on each image (pred); why when untranslatable.
+type condResult struct {
+	ops    []string
+	isOps  bool
+	filter *Filter
+	pred   *imagePred
+	why    string
 }
 
 // conditions returns the conditions of a Kyverno condition block: a list
@@ -53,24 +66,30 @@ func conditions(v any) (anyOf, allOf []obj) {
 // one of any holds (if any are given) and all of all hold.
 func (t *translator) conditionSet(v any, ctx *condContext) conditionSet {
 	anyOf, allOf := conditions(v)
+	if len(anyOf) == 1 {
+		anyOf, allOf = nil, append(allOf, anyOf[0]) // one alternative must hold
+	}
 	var cs conditionSet
 	anyOps, allOps := [][]string{}, [][]string{}
 	var anyPreds, allPreds []imagePred
 	for i, group := range [][]obj{anyOf, allOf} {
 		for _, c := range group {
-			ops, pred, why := t.condition(c, ctx)
-			if why != "" {
-				return conditionSet{why: why}
-			}
+			r := t.condition(c, ctx)
 			switch {
-			case ops != nil && i == 0:
-				anyOps = append(anyOps, ops)
-			case ops != nil:
-				allOps = append(allOps, ops)
+			case r.why != "":
+				return conditionSet{why: r.why}
+			case r.filter != nil && i == 0:
+				return conditionSet{why: "its conditions on the resource are alternatives (any), which baseguard joins only with and"}
+			case r.filter != nil:
+				cs.filters = append(cs.filters, *r.filter)
+			case r.isOps && i == 0:
+				anyOps = append(anyOps, r.ops)
+			case r.isOps:
+				allOps = append(allOps, r.ops)
 			case i == 0:
-				anyPreds = append(anyPreds, *pred)
+				anyPreds = append(anyPreds, *r.pred)
 			default:
-				allPreds = append(allPreds, *pred)
+				allPreds = append(allPreds, *r.pred)
 			}
 		}
 	}
@@ -170,23 +189,29 @@ func allNegatedAlike(ps []imagePred) bool {
 	return true
 }
 
-// condition translates one condition: an operation set, or a predicate on
-// each image; why is set when it cannot be translated exactly.
-func (t *translator) condition(c obj, ctx *condContext) (ops []string, pred *imagePred, why string) {
+// condition translates one condition.
+func (t *translator) condition(c obj, ctx *condContext) condResult {
 	k := parseKey(c["key"], ctx)
 	op := strings.ToLower(str(c["operator"]))
 	switch k.kind {
 	case keyOperation:
-		return t.operationCondition(k, op, c["value"])
+		ops, why := t.operationCondition(k, op, c["value"])
+		return condResult{ops: ops, isOps: true, why: why}
 	case keyImages, keyElementImage:
 		t.noteKey(k, op)
 		p, why := t.imageCondition(k, op, c["value"])
-		return nil, p, why
+		return condResult{pred: p, why: why}
 	case keyBase:
 		p, why := t.baseCondition(op, c["value"])
-		return nil, p, why
+		return condResult{pred: p, why: why}
+	case keyLabel, keyNamespace:
+		f, why := t.resourceCondition(k, op, c["value"])
+		if f == nil && why == "" { // holds for every resource
+			return condResult{ops: []string{"CREATE", "UPDATE", "BACKGROUND"}, isOps: true}
+		}
+		return condResult{filter: f, why: why}
 	}
-	return nil, nil, fmt.Sprintf("a condition on %s is not about the images baseguard judges", keyText(c["key"]))
+	return condResult{why: fmt.Sprintf("a condition on %s is not about the images baseguard judges", keyText(c["key"]))}
 }
 
 func keyText(key any) string {
@@ -327,14 +352,14 @@ func (t *translator) substitute(s string) (string, string) {
 
 // operationCondition evaluates a condition on request.operation for each
 // operation baseguard judges and for background scans, as Kyverno would.
-func (t *translator) operationCondition(k condKey, op string, value any) ([]string, *imagePred, string) {
+func (t *translator) operationCondition(k condKey, op string, value any) ([]string, string) {
 	vals, literal, why := t.conditionValues(value, op, true)
 	if why != "" {
-		return nil, nil, why
+		return nil, why
 	}
 	negated := slices.Contains(negativeOps, op)
 	if op == "contains" || (!negated && !slices.Contains(positiveOps, op)) {
-		return nil, nil, fmt.Sprintf("operator %s on request.operation is not translated", op)
+		return nil, fmt.Sprintf("operator %s on request.operation is not translated", op)
 	}
 	holds := []string{} // non-nil: an operation condition, even one holding for none
 	for _, operation := range []string{"CREATE", "UPDATE", "BACKGROUND"} {
@@ -346,7 +371,7 @@ func (t *translator) operationCondition(k condKey, op string, value any) ([]stri
 			holds = append(holds, operation)
 		}
 	}
-	return holds, nil, ""
+	return holds, ""
 }
 
 // among reports whether key is one of vals: whole when literal, else as

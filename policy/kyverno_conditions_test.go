@@ -397,3 +397,66 @@ spec:
 		})
 	}
 }
+
+// TestKyvernoResourceConditions: preconditions on the resource's labels
+// (with a default) and namespace translate into selectors and namespace
+// globs that hold exactly where Kyverno's operators do.
+func TestKyvernoResourceConditions(t *testing.T) {
+	type cond struct {
+		key, op string
+		value   any
+	}
+	conds := []cond{
+		{"{{ request.object.metadata.labels.team || '' }}", "Equals", "payments"},
+		{"{{ request.object.metadata.labels.team || '' }}", "Equals", "pay*"},
+		{"{{ request.object.metadata.labels.team || '' }}", "NotEquals", "payments"},
+		{"{{ request.object.metadata.labels.\"app.kubernetes.io/part-of\" || '' }}", "AnyIn", []any{"shop", "billing"}},
+		{"{{ request.object.metadata.labels.team || '' }}", "AnyNotIn", []any{"payments", "ops"}},
+		{"{{ request.object.metadata.labels.team || '' }}", "AnyIn", `["payments", "o*"]`},
+		{"{{ request.namespace }}", "Equals", "prod-*"},
+		{"{{ request.namespace }}", "AnyNotIn", []any{"kube-system", "dev-?"}},
+		{"{{ request.namespace }}", "AnyIn", `["prod-*", "staging"]`},
+	}
+	resources := []subject.Resource{}
+	for _, ns := range []string{"prod-1", "staging", "kube-system", "dev-1", "dev-10"} {
+		for _, labels := range []map[string]string{{}, {"team": "payments"}, {"team": "ops"}, {"team": "payroll", "app.kubernetes.io/part-of": "shop"}, {"app.kubernetes.io/part-of": "billing"}} {
+			resources = append(resources, subject.Resource{Kind: "Pod", APIVersion: "v1", Namespace: ns, Name: "p", Labels: labels})
+		}
+	}
+	for _, c := range conds {
+		t.Run(fmt.Sprintf("%s %s %v", c.key, c.op, c.value), func(t *testing.T) {
+			body, _ := json.Marshal(map[string]any{"key": c.key, "operator": c.op, "value": c.value})
+			set := mustSet(t, kyvernoRule(fmt.Sprintf("      match: {any: [{resources: {kinds: [Pod]}}]}\n      preconditions: {all: [%s]}\n      validate: {pattern: {spec: {containers: [{image: \"!*\"}]}}}\n", body)))
+			if u := set.Policies()[0].Spec.Rules[0].Untranslated; u != "" {
+				t.Fatalf("not translated: %s", u)
+			}
+			for _, res := range resources {
+				key := res.Namespace
+				if strings.Contains(c.key, "labels") {
+					label := strings.Trim(strings.TrimPrefix(strings.Fields(strings.Trim(c.key, "{} "))[0], "request.object.metadata.labels."), `"`)
+					key = res.Labels[label]
+				}
+				var vals []string
+				literal := false
+				switch v := c.value.(type) {
+				case string:
+					if err := json.Unmarshal([]byte(v), &vals); err == nil {
+						literal = true
+					} else {
+						vals = []string{v}
+					}
+				case []any:
+					for _, x := range v {
+						vals = append(vals, x.(string))
+					}
+				}
+				want := kyAmong(key, vals, literal) != strings.Contains(strings.ToLower(c.op), "not")
+				res := res
+				got := judge(set, &res, "a.io/b:1")["r"].status == policy.StatusFail
+				if got != want {
+					t.Errorf("%s %v: rule applies = %v, Kyverno %v", res.Namespace, res.Labels, got, want)
+				}
+			}
+		})
+	}
+}

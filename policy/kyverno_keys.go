@@ -14,6 +14,8 @@ const (
 	keyImages               // the images of the resource: a list
 	keyElementImage         // element.image inside a foreach over containers
 	keyBase                 // the declared base of element.image
+	keyLabel                // a label of the resource, with a default
+	keyNamespace            // request.namespace
 )
 
 // condKey is a parsed condition key.
@@ -30,7 +32,9 @@ type condKey struct {
 	// outside is request.operation's value outside admission (its ||
 	// default; empty without one).
 	outside string
-	expr    string
+	// label is the label a keyLabel reads.
+	label string
+	expr  string
 }
 
 // condContext says where conditions are read.
@@ -70,6 +74,14 @@ func parseKey(key any, ctx *condContext) condKey {
 	switch {
 	case expr == "request.operation":
 		k.kind, k.outside = keyOperation, unquote(def)
+	case expr == "request.namespace" && !hasDef:
+		k.kind = keyNamespace
+	case strings.HasPrefix(expr, "request.object.metadata.labels."):
+		if hasDef && unquote(def) == "" && def != "" {
+			if l, ok := labelKey(strings.TrimPrefix(expr, "request.object.metadata.labels.")); ok {
+				k.kind, k.label = keyLabel, l
+			}
+		}
 	case ctx.element && (expr == "element.image"):
 		if !hasDef {
 			k.kind, k.comp = keyElementImage, "written"
@@ -158,3 +170,14 @@ func unquote(s string) string {
 	}
 	return s
 }
+
+// labelKey reads a JMESPath label key: `team` or `"app.kubernetes.io/name"`.
+func labelKey(s string) (string, bool) {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+		return s, s != "" && !strings.ContainsAny(s, `"\`)
+	}
+	return s, identifier.MatchString(s)
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

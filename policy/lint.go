@@ -31,7 +31,7 @@ func Lint(p *Policy) LintReport {
 	r.Explanation = append(r.Explanation, fmt.Sprintf("action %s; applies to %s", describeActions(action, p.Spec.ActionOverrides), describeMatch(p.Spec.Match)))
 	for i := range p.Spec.Rules {
 		rule := &p.Spec.Rules[i]
-		r.Explanation = append(r.Explanation, explainRule(rule, action))
+		r.Explanation = append(r.Explanation, explainRule(rule, Action(describeActions(action, p.Spec.ActionOverrides))))
 		for _, pat := range rule.Allow {
 			for _, risk := range pat.Risks() {
 				r.Findings = append(r.Findings, Finding{Kind: "risk", Rule: rule.Name, Line: pat.Line, Text: risk})
@@ -53,14 +53,26 @@ func Lint(p *Policy) LintReport {
 }
 
 func explainRule(r *Rule, policyAction Action) string {
+	// policyAction is the policy's whole action text, overrides included.
 	action := r.Action
 	if action == "" {
 		action = policyAction
 	}
 	action = Action(describeActions(action, r.ActionOverrides))
+	if r.Action == "" && len(r.ActionOverrides) > 0 {
+		action = Action(strings.TrimPrefix(describeActions("", r.ActionOverrides), ", ") + "; otherwise as the policy")
+	}
 	var parts []string
 	if r.Untranslated != "" {
-		return fmt.Sprintf("rule %s (%s): cannot be applied (%s); it reports an error wherever it applies", r.Name, action, r.Untranslated)
+		where := "wherever it applies"
+		if len(r.When) > 0 {
+			where = "for images whose lineage matches " + patternList(r.When)
+		}
+		s := fmt.Sprintf("rule %s (%s): cannot be applied (%s); it reports an error %s", r.Name, action, r.Untranslated, where)
+		if r.Match != nil {
+			s += "; only for " + describeMatch(r.Match)
+		}
+		return s
 	}
 	scope := "image in the lineage (the image and what it is built on)"
 	if len(r.When) > 0 {
@@ -129,9 +141,7 @@ func describeFilters(fs []Filter, sep string) string {
 
 func describeFilter(f *Filter) string {
 	var parts []string
-	if len(f.Kinds) == 0 {
-		parts = append(parts, "every pod-bearing kind and Dockerfiles")
-	} else {
+	if len(f.Kinds) > 0 {
 		parts = append(parts, "kinds "+strings.Join(f.Kinds, ", "))
 	}
 	if len(f.Names) > 0 {
@@ -152,10 +162,13 @@ func describeFilter(f *Filter) string {
 		parts = append(parts, "in namespaces labelled "+describeSelector(f.NamespaceSelector))
 	}
 	if len(f.Operations) > 0 {
-		parts = append(parts, "on "+strings.Join(f.Operations, ", ")+" (check and audit have no operation: taken to match, so the rule applies)")
+		parts = append(parts, "on "+strings.Join(f.Operations, ", ")+" (check and audit have no operation: taken so that the rule applies)")
 	}
 	if f.Requester != nil {
 		parts = append(parts, describeRequester(f.Requester))
+	}
+	if len(parts) == 0 {
+		return "every pod-bearing kind and Dockerfiles"
 	}
 	return strings.Join(parts, ", ")
 }
@@ -181,7 +194,7 @@ func describeRequester(r *Requester) string {
 	if len(r.ClusterRoles) > 0 {
 		s += " holding cluster role " + strings.Join(r.ClusterRoles, " or ")
 	}
-	return s + " (decided at admission; where the requester or its roles are unknown, taken so that the rule applies)"
+	return s + " (known at admission; where the requester or its roles are unknown, taken so that the rule applies)"
 }
 
 // describeActions explains an action and its per-namespace overrides.

@@ -101,9 +101,11 @@ func newPolicyDefaultCmd() *cobra.Command {
 }
 
 // writeNative prints policies as native YAML documents. Notes become
-// comments; untranslated rules are left out with a comment and a warning.
+// comments; untranslated rules are left out with a comment and a warning,
+// and make it return an error: the output is narrower than its input.
 func writeNative(w, warn io.Writer, ps []*policy.Policy) error {
 	var b strings.Builder
+	left := 0
 	for i, p := range ps {
 		if i > 0 {
 			b.WriteString("---\n")
@@ -118,6 +120,7 @@ func writeNative(w, warn io.Writer, ps []*policy.Policy) error {
 			if r.Untranslated != "" {
 				fmt.Fprintf(&b, "# rule %s NOT converted: %s\n", r.Name, r.Untranslated)
 				fmt.Fprintf(warn, "baseguard: %s: policy %s rule %s not converted: %s\n", p.File, p.Metadata.Name, r.Name, r.Untranslated)
+				left++
 				continue
 			}
 			out.Spec.Rules = append(out.Spec.Rules, r)
@@ -129,8 +132,13 @@ func writeNative(w, warn io.Writer, ps []*policy.Policy) error {
 		}
 		enc.Close()
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	if left > 0 {
+		return fmt.Errorf("%d rule(s) could not be converted: the policy written lacks them (imported, each is an error wherever it applies)", left)
+	}
+	return nil
 }
 
 func ruleSuffix(rule string) string {
