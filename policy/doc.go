@@ -10,10 +10,20 @@
 //   - requireBase, requireVerifiedBase, requireCurrentBase, maxBaseAge:
 //     facts about the bases, decidable only on a resolved lineage.
 //
-// Rules and policies carry an action (enforce, the default; audit; warn), a
-// match (kinds, namespaces, label selector, namespace selector) and
-// time-limited exceptions. Evaluation is pure: it reads no file, makes no
-// network call, and takes the current time as an argument. Kyverno
-// ClusterPolicies are imported by their stated intent; every place where
-// that differs from Kyverno's literal evaluation is recorded as a Note.
+// Rules and policies carry an action (enforce, the default; audit; warn)
+// with per-namespace overrides, a match and time-limited exceptions. A
+// match holds when its own criteria (kinds, names, namespaces, label and
+// namespace selectors, admission operations, the requester) hold, one of
+// its any alternatives, each of its all filters, and not its exclude.
+// What only admission knows (the requester, its roles, the operation) is,
+// where unknown, decided so that the rule applies, and results say so;
+// unknown namespace labels skip the rule (an error when reading them
+// failed). Evaluation is pure: it reads no file, makes no network call,
+// and takes the current time as an argument.
+//
+// Kyverno ClusterPolicies and Policies are imported by their stated
+// intent, never narrower than Kyverno: match and exclude blocks are
+// translated whole; conditions and patterns exactly, or the rule is
+// Untranslated and yields an error result. Every place where baseguard
+// reads a policy otherwise than Kyverno is recorded as a Note.
 package policy

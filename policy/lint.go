@@ -105,12 +105,18 @@ func explainRule(r *Rule, policyAction Action) string {
 }
 
 func describeMatch(m *Match) string {
+	return describeMatchAs(m, allKinds)
+}
+
+// describeMatchAs describes a match; what names the resources a filter
+// without kinds is about.
+func describeMatchAs(m *Match, what string) string {
 	if m == nil {
 		return everything
 	}
 	var parts []string
 	if !m.Filter.empty() {
-		parts = append(parts, describeFilter(&m.Filter))
+		parts = append(parts, describeFilter(&m.Filter, what))
 	}
 	if len(m.Any) > 0 {
 		parts = append(parts, "one of: "+describeFilters(m.Any, " or "))
@@ -123,26 +129,29 @@ func describeMatch(m *Match) string {
 	}
 	s := strings.Join(parts, "; ")
 	if m.Exclude != nil {
-		s += "; except " + describeMatch(m.Exclude)
+		s += "; except " + describeMatchAs(m.Exclude, "resources")
 	}
 	return s
 }
 
-// everything is what an empty match selects.
-const everything = "every pod-bearing kind and Dockerfiles, in every namespace"
+// allKinds and everything are what an empty filter and match select.
+const (
+	allKinds   = "every pod-bearing kind and Dockerfiles"
+	everything = allKinds + ", in every namespace"
+)
 
 func describeFilters(fs []Filter, sep string) string {
 	out := make([]string, len(fs))
 	for i := range fs {
-		out[i] = "(" + describeFilter(&fs[i]) + ")"
+		out[i] = "(" + describeFilter(&fs[i], "resources") + ")"
 	}
 	return strings.Join(out, sep)
 }
 
-func describeFilter(f *Filter) string {
-	var parts []string
+func describeFilter(f *Filter, what string) string {
+	parts := []string{what}
 	if len(f.Kinds) > 0 {
-		parts = append(parts, "kinds "+strings.Join(f.Kinds, ", "))
+		parts[0] = "kinds " + strings.Join(f.Kinds, ", ")
 	}
 	if len(f.Names) > 0 {
 		parts = append(parts, "named "+strings.Join(f.Names, ", "))
@@ -156,7 +165,7 @@ func describeFilter(f *Filter) string {
 		}
 	}
 	if f.Selector != nil {
-		parts = append(parts, "resources labelled "+describeSelector(f.Selector))
+		parts = append(parts, "labelled "+describeSelector(f.Selector))
 	}
 	if f.NamespaceSelector != nil {
 		parts = append(parts, "in namespaces labelled "+describeSelector(f.NamespaceSelector))
@@ -167,10 +176,10 @@ func describeFilter(f *Filter) string {
 	if f.Requester != nil {
 		parts = append(parts, describeRequester(f.Requester))
 	}
-	if len(parts) == 0 {
-		return "every pod-bearing kind and Dockerfiles"
+	if len(parts) == 1 {
+		return parts[0]
 	}
-	return strings.Join(parts, ", ")
+	return parts[0] + " " + strings.Join(parts[1:], ", ")
 }
 
 func describeRequester(r *Requester) string {

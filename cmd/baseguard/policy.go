@@ -46,9 +46,15 @@ written for (Kyverno), and patterns that admit more than they seem to.`,
 	return cmd
 }
 
+// lintLegend says what the kinds of finding mean.
+const lintLegend = `note: where baseguard reads a policy otherwise than the engine it was written for
+      (Kyverno): what it widens, what it decides only at admission, what became an error
+risk: a pattern that admits more than it seems to
+`
+
 // writeLint explains policies and returns how many risks it found.
 func writeLint(w io.Writer, ps []*policy.Policy) (int, error) {
-	risks := 0
+	risks, findings := 0, 0
 	var b strings.Builder
 	for _, p := range ps {
 		lint := policy.Lint(p)
@@ -65,8 +71,12 @@ func writeLint(w io.Writer, ps []*policy.Policy) (int, error) {
 			if n.Kind == "risk" {
 				risks++
 			}
+			findings++
 		}
 		b.WriteString("\n")
+	}
+	if findings > 0 {
+		b.WriteString(lintLegend)
 	}
 	_, err := io.WriteString(w, b.String())
 	return risks, err
