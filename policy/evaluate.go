@@ -24,10 +24,15 @@ func (cp *compiledPolicy) evaluate(sub *subject.Subject, l lineage.Lineage, now 
 	if pm.t == no {
 		return out
 	}
+	var buf [16]decision
+	ds := buf[:0]
+	for i := range cp.rules {
+		ds = append(ds, cp.rules[i].match.applies(sub.Resource))
+	}
 	who := ""
 	for i := range cp.rules {
 		cr := &cp.rules[i]
-		d := and(pm, cr.match.applies(sub.Resource))
+		d := and(pm, ds[i])
 		if d.t == no {
 			continue
 		}
@@ -41,7 +46,7 @@ func (cp *compiledPolicy) evaluate(sub *subject.Subject, l lineage.Lineage, now 
 			continue
 		}
 		v := cr.checkSubject(sub, l, now)
-		cp.judge(&res, cr, who, v)
+		cp.judge(&res, cr, who, v, ds)
 		if res.Status == StatusFail || res.Status == StatusWarn {
 			cp.applyException(&res, sub, l, now)
 		}
@@ -202,7 +207,7 @@ func checkBases(r *Rule, l lineage.Lineage, now time.Time) verdict {
 // judge turns a rule's outcome into the result's status, its message
 // naming the container, the image, its base, the rule, why, and what to use
 // instead, and those parts on their own (Reason, UseInstead).
-func (cp *compiledPolicy) judge(res *Result, cr *compiledRule, who string, v verdict) {
+func (cp *compiledPolicy) judge(res *Result, cr *compiledRule, who string, v verdict, ds []decision) {
 	res.Reason = v.why
 	switch v.outcome {
 	case passed:
@@ -229,7 +234,7 @@ func (cp *compiledPolicy) judge(res *Result, cr *compiledRule, who string, v ver
 	if cr.r.Message != "" {
 		res.Message = cr.r.Message + ": " + res.Message
 	}
-	if alt := cp.alternatives(res.Subject); alt != "" && len(cr.r.Allow) == 0 {
+	if alt := cp.alternatives(ds); alt != "" && len(cr.r.Allow) == 0 {
 		res.UseInstead = alt
 		res.Message += "; use instead: " + alt
 	}
@@ -261,13 +266,14 @@ func (cp *compiledPolicy) onResolveError(a Action) string {
 }
 
 // alternatives lists the allow patterns of the policy's rules that apply
-// to the subject regardless of version: what a failing subject may use.
-func (cp *compiledPolicy) alternatives(sub *subject.Subject) string {
+// to the subject (ds: each rule's match decision) regardless of version:
+// what a failing subject may use.
+func (cp *compiledPolicy) alternatives(ds []decision) string {
 	var alts []string
 	seen := map[string]bool{}
 	for i := range cp.rules {
 		cr := &cp.rules[i]
-		if len(cr.r.When) > 0 || cr.match.applies(sub.Resource).t != yes {
+		if len(cr.r.When) > 0 || ds[i].t != yes {
 			continue
 		}
 		for _, p := range cr.r.Allow {

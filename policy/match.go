@@ -34,67 +34,35 @@ var (
 
 // assume decides an unknown criterion: it holds where that makes the rule
 // apply (positive: in a match), not in an exclude.
-func assume(positive bool, what string) decision {
+func assume(positive bool, what []string) decision {
 	if positive {
-		return decision{t: yes, assumed: []string{what}}
+		return decision{t: yes, assumed: what}
 	}
-	return decision{t: no, assumed: []string{what}}
+	return decision{t: no, assumed: what}
 }
 
 // and is the Kleene conjunction. A decision that does not hold for certain
 // wins; otherwise an unknown namespace does; the assumptions kept are the
 // ones the outcome rests on.
-func and(ds ...decision) decision {
-	out := decidedYes
-	var assumedNo []string
-	sawNo := false
-	for _, d := range ds {
-		switch d.t {
-		case no:
-			if len(d.assumed) == 0 {
-				return decidedNo
-			}
-			if !sawNo {
-				sawNo, assumedNo = true, d.assumed
-			}
-		case unknownNamespace:
-			out.t = unknownNamespace
-			out.assumed = merge(out.assumed, d.assumed)
-		default:
-			out.assumed = merge(out.assumed, d.assumed)
-		}
+func and(a, b decision) decision {
+	switch {
+	case a.t == no && len(a.assumed) == 0, b.t == no && len(b.assumed) == 0:
+		return decidedNo
+	case a.t == no:
+		return a
+	case b.t == no:
+		return b
 	}
-	if sawNo {
-		return decision{t: no, assumed: assumedNo}
+	t := yes
+	if a.t == unknownNamespace || b.t == unknownNamespace {
+		t = unknownNamespace
 	}
-	return out
+	return decision{t: t, assumed: merge(a.assumed, b.assumed)}
 }
 
 // or is the Kleene disjunction, the mirror of and.
-func or(ds ...decision) decision {
-	out := decidedNo
-	var assumedYes []string
-	sawYes := false
-	for _, d := range ds {
-		switch d.t {
-		case yes:
-			if len(d.assumed) == 0 {
-				return decidedYes
-			}
-			if !sawYes {
-				sawYes, assumedYes = true, d.assumed
-			}
-		case unknownNamespace:
-			out.t = unknownNamespace
-			out.assumed = merge(out.assumed, d.assumed)
-		default:
-			out.assumed = merge(out.assumed, d.assumed)
-		}
-	}
-	if sawYes {
-		return decision{t: yes, assumed: assumedYes}
-	}
-	return out
+func or(a, b decision) decision {
+	return not(and(not(a), not(b)))
 }
 
 func not(d decision) decision {
@@ -107,21 +75,29 @@ func not(d decision) decision {
 	return d
 }
 
+// merge joins assumption lists, allocating only when both hold some.
 func merge(a, b []string) []string {
+	switch {
+	case len(b) == 0:
+		return a
+	case len(a) == 0:
+		return b
+	}
+	out := append([]string(nil), a...)
 	for _, s := range b {
-		if !slices.Contains(a, s) {
-			a = append(a, s)
+		if !slices.Contains(out, s) {
+			out = append(out, s)
 		}
 	}
-	return a
+	return out
 }
 
-// The things a decision may have to assume.
-const (
-	assumedRequester  = "who made the request"
-	assumedRoles      = "the requester's roles"
-	assumedOperation  = "the admission operation"
-	assumedAPIVersion = "the resource's apiVersion"
+// The things a decision may have to assume, as the lists decisions carry.
+var (
+	assumedRequester  = []string{"who made the request"}
+	assumedRoles      = []string{"the requester's roles"}
+	assumedOperation  = []string{"the admission operation"}
+	assumedAPIVersion = []string{"the resource's apiVersion"}
 )
 
 // compiledMatch is a Match ready to evaluate.
@@ -138,28 +114,30 @@ func (c *compiledMatch) eval(res *subject.Resource, positive bool) decision {
 	if c == nil {
 		return decidedYes
 	}
-	parts := make([]decision, 0, 4)
+	d := decidedYes
 	if c.own != nil {
-		if d := c.own.eval(res, positive); d.t == no && len(d.assumed) == 0 {
+		if d = c.own.eval(res, positive); d.t == no && len(d.assumed) == 0 {
 			return decidedNo
-		} else {
-			parts = append(parts, d)
 		}
 	}
 	if len(c.any) > 0 {
-		alts := make([]decision, len(c.any))
-		for i, f := range c.any {
-			alts[i] = f.eval(res, positive)
+		alt := decidedNo
+		for _, f := range c.any {
+			if alt = or(alt, f.eval(res, positive)); alt.t == yes && len(alt.assumed) == 0 {
+				break
+			}
 		}
-		parts = append(parts, or(alts...))
+		d = and(d, alt)
 	}
 	for _, f := range c.all {
-		parts = append(parts, f.eval(res, positive))
+		if d = and(d, f.eval(res, positive)); d.t == no && len(d.assumed) == 0 {
+			return decidedNo
+		}
 	}
 	if c.exclude != nil {
-		parts = append(parts, not(c.exclude.eval(res, !positive)))
+		d = and(d, not(c.exclude.eval(res, !positive)))
 	}
-	return and(parts...)
+	return d
 }
 
 // applies decides whether a resource is one the match selects, for a
@@ -191,14 +169,14 @@ func (c *compiledFilter) eval(res *subject.Resource, positive bool) decision {
 	if c.sel != nil && !c.sel.matches(res.Labels) {
 		return decidedNo
 	}
-	parts := make([]decision, 0, 4)
+	d := decidedYes
 	if len(c.kinds) > 0 {
-		parts = append(parts, c.kindDecision(res, positive))
+		d = c.kindDecision(res, positive)
 	}
 	if c.nsSel != nil {
 		switch {
 		case res.NamespaceLabels == nil:
-			parts = append(parts, decision{t: unknownNamespace})
+			d = and(d, decision{t: unknownNamespace})
 		case !c.nsSel.matches(res.NamespaceLabels):
 			return decidedNo
 		}
@@ -206,15 +184,15 @@ func (c *compiledFilter) eval(res *subject.Resource, positive bool) decision {
 	if len(f.Operations) > 0 {
 		switch {
 		case res.Operation == "":
-			parts = append(parts, assume(positive, assumedOperation))
+			d = and(d, assume(positive, assumedOperation))
 		case !slices.Contains(f.Operations, res.Operation):
 			return decidedNo
 		}
 	}
 	if c.requester != nil {
-		parts = append(parts, c.requester.eval(res.User, positive))
+		d = and(d, c.requester.eval(res.User, positive))
 	}
-	return and(parts...)
+	return d
 }
 
 func (c *compiledFilter) kindDecision(res *subject.Resource, positive bool) decision {

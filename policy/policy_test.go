@@ -322,7 +322,7 @@ spec:
 	}
 }
 
-func mustRead(t *testing.T, name string) []byte {
+func mustRead(t testing.TB, name string) []byte {
 	data, err := os.ReadFile(filepath.Join("..", "examples", "policies", name))
 	if err != nil {
 		t.Fatal(err)
