@@ -2,26 +2,26 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/baseguard/baseguard/subject"
 )
 
-// coreGroups are the API groups of the core pod-bearing kinds, for kind
-// selectors that name a group (`apps/v1/Deployment`).
-var coreGroups = map[string]string{
-	"Pod": "", "PodTemplate": "", "ReplicationController": "",
-	"Deployment": "apps", "ReplicaSet": "apps", "StatefulSet": "apps", "DaemonSet": "apps",
-	"Job": "batch", "CronJob": "batch",
-}
+// knownKinds maps each kind baseguard judges to its API groups.
+type knownKinds map[string][]string
 
-// judgedKinds are the kinds a match may name: every kind baseguard finds
-// images in, and Dockerfile.
-func judgedKinds() map[string]bool {
-	out := map[string]bool{subject.KindDockerfile: true}
-	for k := range subject.PodKinds {
-		out[k] = true
+// judgedKinds are the kinds a match may name: the workloads of
+// subject.Workloads, those a policy declares, and Dockerfile.
+func judgedKinds(declared []subject.Workload) knownKinds {
+	out := knownKinds{subject.KindDockerfile: {""}}
+	for _, table := range [][]subject.Workload{subject.Workloads, declared} {
+		for _, w := range table {
+			if !slices.Contains(out[w.Kind], w.Group) {
+				out[w.Kind] = append(out[w.Kind], w.Group)
+			}
+		}
 	}
 	return out
 }
@@ -34,7 +34,7 @@ type kindSelector struct {
 
 // parseKind reads `Kind`, `VERSION/Kind` (the core group) or
 // `GROUP/VERSION/Kind`, and checks the kind is one baseguard judges.
-func parseKind(s string, known map[string]bool) (kindSelector, error) {
+func parseKind(s string, known knownKinds) (kindSelector, error) {
 	parts := strings.Split(s, "/")
 	var k kindSelector
 	switch len(parts) {
@@ -50,13 +50,25 @@ func parseKind(s string, known map[string]bool) (kindSelector, error) {
 	if k.version == "" || k.kind == "" || (len(parts) == 3 && k.group == "") {
 		return k, fmt.Errorf("kind %q: want Kind, VERSION/Kind or GROUP/VERSION/Kind", s)
 	}
-	if !known[k.kind] {
+	groups, ok := known[k.kind]
+	if !ok {
 		return k, unknownKind(k.kind, known)
+	}
+	if !slices.ContainsFunc(groups, func(g string) bool { return wildcardMatch(k.group, g) }) {
+		return k, fmt.Errorf("kind %q: baseguard judges %s in API group %s, not %q", s, k.kind, groupList(groups), k.group)
 	}
 	return k, nil
 }
 
-func unknownKind(kind string, known map[string]bool) error {
+func groupList(groups []string) string {
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		out[i] = fmt.Sprintf("%q", g)
+	}
+	return strings.Join(out, " or ")
+}
+
+func unknownKind(kind string, known knownKinds) error {
 	names := make([]string, 0, len(known))
 	hint := ""
 	for k := range known {

@@ -32,7 +32,7 @@ func importKyverno(d kyvernoDoc, configMaps map[string]map[string]string) (*Poli
 		Metadata: Metadata{Name: str(meta["name"])},
 		File:     d.file, Line: d.node.Line,
 	}
-	t := &translator{p: p, file: d.file, line: d.node.Line, configMaps: configMaps, known: judgedKinds()}
+	t := &translator{p: p, file: d.file, line: d.node.Line, configMaps: configMaps, known: judgedKinds(nil)}
 	t.policyScope(str(kp["kind"]), meta, childNode(d.node, "metadata"))
 	spec := asObj(kp["spec"])
 	if err := t.policyActions(spec); err != nil {
@@ -124,7 +124,8 @@ type translator struct {
 	ruleContext map[string]map[string]string
 	// known are the kinds baseguard judges; matchKinds those the rule's
 	// match names other than through Pod.
-	known, matchKinds map[string]bool
+	known      knownKinds
+	matchKinds map[string]bool
 }
 
 func (t *translator) note(format string, args ...any) {

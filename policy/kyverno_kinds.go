@@ -2,6 +2,7 @@ package policy
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -105,7 +106,12 @@ func (t *translator) kindSelectors(kinds []string, what string, exclude bool) (o
 			t.note("%s names %s: baseguard judges ephemeral containers with the Pod they are added to", what, s)
 			kind = "Pod"
 		}
-		matched := t.expandKind(kind)
+		var matched []string
+		for _, k := range t.expandKind(kind) {
+			if slices.ContainsFunc(t.known[k], func(g string) bool { return wildcardMatch(group, g) }) {
+				matched = append(matched, k)
+			}
+		}
 		if len(matched) == 0 {
 			unjudged = append(unjudged, s)
 		}

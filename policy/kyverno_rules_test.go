@@ -239,10 +239,10 @@ spec:
   validationFailureAction: Enforce
   rules:
     - name: services
-      match: {any: [{resources: {kinds: [Service, ConfigMap]}}]}
+      match: {any: [{resources: {kinds: [Secret, ConfigMap]}}]}
       validate: {pattern: {spec: {containers: [{image: "a.io/*"}]}}}
     - name: mixed
-      match: {any: [{resources: {kinds: [apps/v1/Deployment, Service, argoproj.io/v1alpha1/Workflow, "Stateful*"]}}]}
+      match: {any: [{resources: {kinds: [apps/v1/Deployment, Secret, argoproj.io/v1alpha1/Workflow, "Stateful*", argoproj.io/v1alpha1/Rollout, argoproj.io/v1/Deployment]}}]}
       validate: {pattern: {spec: {template: {spec: {containers: [{image: "a.io/*"}]}}}}}
 `
 	set := mustSet(t, doc)
@@ -250,7 +250,7 @@ spec:
 	if len(p.Spec.Rules) != 1 || p.Spec.Rules[0].Name != "mixed" {
 		t.Fatalf("rules %v, want only mixed", p.Spec.Rules)
 	}
-	if diff := cmp.Diff([]string{"apps/v1/Deployment", "StatefulSet"}, p.Spec.Rules[0].Match.Kinds); diff != "" {
+	if diff := cmp.Diff([]string{"apps/v1/Deployment", "StatefulSet", "argoproj.io/v1alpha1/Rollout"}, p.Spec.Rules[0].Match.Kinds); diff != "" {
 		t.Errorf("kinds (-want +got):\n%s", diff)
 	}
 	var notes []string
@@ -258,7 +258,7 @@ spec:
 		notes = append(notes, n.Rule+": "+n.Text)
 	}
 	all := strings.Join(notes, "\n")
-	for _, want := range []string{"services: match.any[0] names Service, ConfigMap, which baseguard does not judge", "mixed: match.any[0] names Service, argoproj.io/v1alpha1/Workflow, which baseguard does not judge", "services: the rule's match selects nothing baseguard judges"} {
+	for _, want := range []string{"services: match.any[0] names Secret, ConfigMap, which baseguard does not judge", "mixed: match.any[0] names Secret, argoproj.io/v1alpha1/Workflow, argoproj.io/v1/Deployment, which baseguard does not judge", "services: the rule's match selects nothing baseguard judges"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("notes do not say %q:\n%s", want, all)
 		}

@@ -24,7 +24,7 @@ func errAt(line int, format string, args ...any) *lineError {
 
 // compileMatch validates and compiles a match; known are the kinds it may
 // name.
-func compileMatch(m *Match, known map[string]bool) (*compiledMatch, error) {
+func compileMatch(m *Match, known knownKinds) (*compiledMatch, error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -51,7 +51,7 @@ func compileMatch(m *Match, known map[string]bool) (*compiledMatch, error) {
 	return c, nil
 }
 
-func compileExclude(m *Match, known map[string]bool) (*compiledMatch, error) {
+func compileExclude(m *Match, known knownKinds) (*compiledMatch, error) {
 	switch {
 	case m.Exclude != nil:
 		return nil, errAt(m.Exclude.Line, "exclude: an exclude holds no exclude of its own")
@@ -65,7 +65,7 @@ func compileExclude(m *Match, known map[string]bool) (*compiledMatch, error) {
 	return c, nil
 }
 
-func compileFilters(fs []Filter, known map[string]bool, name string) ([]*compiledFilter, error) {
+func compileFilters(fs []Filter, known knownKinds, name string) ([]*compiledFilter, error) {
 	var out []*compiledFilter
 	for i := range fs {
 		where := fmt.Sprintf("%s[%d]: ", name, i)
@@ -82,7 +82,7 @@ func compileFilters(fs []Filter, known map[string]bool, name string) ([]*compile
 }
 
 // compileFilter validates a filter's criteria; where prefixes messages.
-func compileFilter(f *Filter, known map[string]bool, where string) (*compiledFilter, error) {
+func compileFilter(f *Filter, known knownKinds, where string) (*compiledFilter, error) {
 	c := &compiledFilter{f: f}
 	for i, k := range f.Kinds {
 		ks, err := parseKind(k, known)

@@ -97,16 +97,19 @@ func compilePolicy(p *Policy) (*compiledPolicy, error) {
 	if len(p.Spec.Rules) == 0 {
 		return nil, fail.at(0, "spec.rules: a policy needs at least one rule")
 	}
-	known := judgedKinds()
-	pm, err := compileMatch(p.Spec.Match, known)
-	if err != nil {
+	cp := &compiledPolicy{p: p}
+	var err error
+	if cp.workloads, err = compileWorkloads(p, fail); err != nil {
+		return nil, err
+	}
+	known := judgedKinds(cp.workloads)
+	if cp.match, err = compileMatch(p.Spec.Match, known); err != nil {
 		return nil, fail.lineErr(0, "spec.match: ", err)
 	}
 	po, err := compileOverrides(p.Spec.ActionOverrides)
 	if err != nil {
 		return nil, fail.lineErr(0, "spec.", err)
 	}
-	cp := &compiledPolicy{p: p, match: pm}
 	seen := map[string]bool{}
 	for i := range p.Spec.Rules {
 		cr, err := compileRule(p, i, seen, fail, known)
@@ -119,15 +122,12 @@ func compilePolicy(p *Policy) (*compiledPolicy, error) {
 	if err := checkExceptions(p, seen, fail, known); err != nil {
 		return nil, err
 	}
-	if cp.workloads, err = compileWorkloads(p, fail); err != nil {
-		return nil, err
-	}
 	return cp, nil
 }
 
 // compileRule validates the policy's i-th rule; seen holds the rule names
 // before it, and gets its own.
-func compileRule(p *Policy, i int, seen map[string]bool, fail loadFailure, known map[string]bool) (compiledRule, error) {
+func compileRule(p *Policy, i int, seen map[string]bool, fail loadFailure, known knownKinds) (compiledRule, error) {
 	r := &p.Spec.Rules[i]
 	switch {
 	case r.Name == "":
@@ -152,7 +152,7 @@ func compileRule(p *Policy, i int, seen map[string]bool, fail loadFailure, known
 }
 
 // checkExceptions validates the policy's exceptions against its rules.
-func checkExceptions(p *Policy, rules map[string]bool, fail loadFailure, known map[string]bool) error {
+func checkExceptions(p *Policy, rules map[string]bool, fail loadFailure, known knownKinds) error {
 	for i := range p.Spec.Exceptions {
 		ex := &p.Spec.Exceptions[i]
 		if ex.Name == "" {
@@ -164,7 +164,7 @@ func checkExceptions(p *Policy, rules map[string]bool, fail loadFailure, known m
 			}
 		}
 		for _, k := range ex.Kinds {
-			if !known[k] {
+			if _, ok := known[k]; !ok {
 				return fail.at(ex.Line, "exception %q: %v", ex.Name, unknownKind(k, known))
 			}
 		}

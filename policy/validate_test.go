@@ -20,7 +20,9 @@ func TestMatchLoadErrors(t *testing.T) {
 	}{
 		{"plural kind", rule("        kinds: [Pod,\n          Pods]\n"), `p.yaml:10: policy "p": rule "r": match: unknown kind "Pods" (did you mean Pod?)`},
 		{"lower-case kind", rule("        kinds:\n          - deployment\n"), `p.yaml:10: policy "p": rule "r": match: unknown kind "deployment" (did you mean Deployment?)`},
-		{"kind without pod template", rule("        kinds: [Service]\n"), `p.yaml:9: policy "p": rule "r": match: unknown kind "Service": baseguard judges CronJob, DaemonSet, Deployment, Dockerfile,`},
+		{"kind without pod template", rule("        kinds: [ConfigMap]\n"), `p.yaml:9: policy "p": rule "r": match: unknown kind "ConfigMap": baseguard judges CloneSet, Configuration, CronJob, DaemonSet, Deployment, DeploymentConfig, Dockerfile,`},
+		{"workload CRD in another group", rule("        kinds: [apps/v1/Rollout]\n"), `p.yaml:9: policy "p": rule "r": match: kind "apps/v1/Rollout": baseguard judges Rollout in API group "argoproj.io", not "apps"`},
+		{"core kind in a CRD's group", rule("        kinds: [example.com/v1/Deployment]\n"), `kind "example.com/v1/Deployment": baseguard judges Deployment in API group "apps" or "extensions", not "example.com"`},
 		{"kind in any", rule("        any:\n          - kinds: [Pod]\n          - kinds: [Jobs]\n"), `p.yaml:11: policy "p": rule "r": match: any[1]: unknown kind "Jobs" (did you mean Job?)`},
 		{"kind in exclude", rule("        exclude:\n          kinds: [CronJobs]\n"), `p.yaml:10: policy "p": rule "r": match: exclude: unknown kind "CronJobs"`},
 		{"bad kind syntax", rule("        kinds: [a/b/c/Pod]\n"), `p.yaml:9: policy "p": rule "r": match: kind "a/b/c/Pod": want Kind, VERSION/Kind or GROUP/VERSION/Kind`},
@@ -47,6 +49,36 @@ func TestMatchLoadErrors(t *testing.T) {
 				t.Fatalf("error = %v\nwant it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestWorkloadKinds: the workload CRDs baseguard knows and those a policy
+// declares in spec.workloads may be matched, by kind or with their group.
+func TestWorkloadKinds(t *testing.T) {
+	set := mustSet(t, native(`  workloads:
+    - {apiVersion: example.com/v1, kind: Batch, templatePath: spec.podTemplate}
+  rules:
+    - name: r
+      match: {kinds: [argoproj.io/v1alpha1/Rollout, Batch, apps.kruise.io/*/StatefulSet]}
+      deny: ["*"]
+`))
+	for _, tt := range []struct {
+		kind, apiVersion string
+		applies          bool
+	}{
+		{"Rollout", "argoproj.io/v1alpha1", true},
+		{"Batch", "example.com/v1", true},
+		{"StatefulSet", "apps.kruise.io/v1beta1", true},
+		{"StatefulSet", "apps/v1", false},
+		{"Deployment", "apps/v1", false},
+	} {
+		res := &subject.Resource{Kind: tt.kind, APIVersion: tt.apiVersion, Namespace: "a", Name: "x"}
+		if got := judge(set, res, "a.io/b:1")["r"].status == policy.StatusFail; got != tt.applies {
+			t.Errorf("%s %s: applies = %v, want %v", tt.apiVersion, tt.kind, got, tt.applies)
+		}
+	}
+	if _, err := loadDocs(native("  rules:\n    - name: r\n      match: {kinds: [Batch]}\n      deny: [\"*\"]\n")); err == nil || !strings.Contains(err.Error(), `unknown kind "Batch"`) {
+		t.Errorf("an undeclared kind loads: %v", err)
 	}
 }
 
