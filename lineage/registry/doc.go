@@ -13,7 +13,11 @@
 // For each image the base is looked for, in order, in: the OCI annotations
 // org.opencontainers.image.base.name/.digest of the manifest, then of the
 // index; SLSA provenance (v0.2 materials, v1 resolvedDependencies) in
-// BuildKit attestation manifests; the legacy moby.buildkit.buildinfo.v1
+// BuildKit attestation manifests (for an image reached by its platform
+// digest, as ko and crane declare bases: through the index its declared
+// tag or digest names when that lists it, else the registry's referrers of
+// the image, whose subject must be it; when its tag has moved and neither
+// finds one, the lineage says so); the legacy moby.buildkit.buildinfo.v1
 // config key; Buildpacks' io.buildpacks.lifecycle.metadata run image; the
 // base annotations as config labels; and the catalog of known bases
 // (WithCatalog), by layers. A base is verified when its DiffIDs are a
@@ -33,14 +37,16 @@
 //
 //   - ShareInFlight: concurrent requests for the same fact make one fetch.
 //   - CacheInMemory: manifests and blobs by digest in an LRU bounded by
-//     bytes (DefaultMemoryBytes), tag resolutions for DefaultTagTTL, and
+//     bytes (DefaultMemoryBytes), tag resolutions and referrers lists for
+//     DefaultTagTTL, and
 //     401/403/404 answers for DefaultNegativeTTL. Timeouts, 5xx answers and
 //     cancelled fetches are never remembered. Lineages, decisions and
 //     anything derived are never cached: only what registries said.
 //   - CacheOnDisk (WithDiskCache, for the CLI; DefaultCacheDir is
 //     baseguard under os.UserCacheDir): manifests and blobs by digest,
-//     checked against their digest when read, and tag resolutions for
-//     DefaultTagTTL, so a re-run within that time makes no request.
+//     checked against their digest when read, and tag resolutions and
+//     referrers lists for DefaultTagTTL, so a re-run within that time makes
+//     no request.
 //   - NewRemote: one remote.Puller per Client, credentials from
 //     authn.DefaultKeychain (WithKeychain to change; the webhook makes a
 //     Client per set of pull secrets, so caches never cross credentials), retries with backoff
