@@ -140,6 +140,7 @@ func TestInspect(t *testing.T) {
 			if err != nil {
 				t.Fatalf("inspect: %v\n%s", err, stderr)
 			}
+			t.Logf("inspect %s:\n%s", tc.image, strings.ReplaceAll(text, host+"/", ""))
 			if tc.problem != "" && !strings.Contains(text, tc.problem) {
 				t.Errorf("inspect does not say %q:\n%s", tc.problem, text)
 			}
