@@ -143,7 +143,7 @@ func (t *translator) excludePod(what string, add func(kindSelector)) {
 	var also []string
 	for _, k := range t.expandKind("*") {
 		if k != "Pod" && !t.matchKinds[k] {
-			also = append(also, k)
+			also = append(also, t.kindNames(k)...)
 			add(kindSelector{"*", "*", k})
 		}
 	}
@@ -156,10 +156,27 @@ func (t *translator) notePodEverything(what string) {
 	var missing []string
 	for _, k := range t.expandKind("*") {
 		if k != "Pod" && !t.matchKinds[k] {
-			missing = append(missing, k)
+			missing = append(missing, t.kindNames(k)...)
 		}
 	}
 	if len(missing) > 0 {
 		t.note("%s names Pod: baseguard applies the rule to every pod-bearing kind (also %s, as Kyverno's auto-generated rules and the Pods they create would) and to Dockerfiles", what, strings.Join(missing, ", "))
 	}
+}
+
+// kindNames names a kind for people: with its group when it is a workload
+// CRD's (`Service.serving.knative.dev`), so it is not taken for another.
+func (t *translator) kindNames(kind string) []string {
+	var out []string
+	for _, g := range t.known[kind] {
+		switch g {
+		case "", "apps", "batch", "extensions":
+			if !slices.Contains(out, kind) {
+				out = append(out, kind)
+			}
+		default:
+			out = append(out, kind+"."+g)
+		}
+	}
+	return out
 }
