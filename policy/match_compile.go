@@ -6,8 +6,9 @@ import (
 	"slices"
 )
 
-// admissionOperations are the operations a filter may name.
-var admissionOperations = []string{"CREATE", "UPDATE", "DELETE", "CONNECT"}
+// admissionOperations are the operations a filter may name: those
+// baseguard judges (a DELETE or CONNECT carries no pod to judge).
+var admissionOperations = []string{"CREATE", "UPDATE"}
 
 // lineError is a validation error at a line of the policy file (0: the
 // line of what holds it).
@@ -101,7 +102,7 @@ func compileFilter(f *Filter, known knownKinds, where string) (*compiledFilter, 
 	}
 	for _, op := range f.Operations {
 		if !slices.Contains(admissionOperations, op) {
-			return nil, errAt(f.Line, "%soperation %q: want CREATE, UPDATE, DELETE or CONNECT", where, op)
+			return nil, errAt(f.Line, "%soperation %q: want CREATE or UPDATE (the operations baseguard judges)", where, op)
 		}
 	}
 	var err error
