@@ -35,6 +35,22 @@ func (r *resolveFlags) register(f *pflag.FlagSet) {
 // client builds the process's one registry client: the catalog from the
 // policies (set may be nil) and --catalog, the disk cache, offline or not.
 func (r *resolveFlags) client(set *policy.Set, notice io.Writer) (*registry.Client, error) {
+	opts, err := r.clientOptions(set, notice)
+	if err != nil {
+		return nil, err
+	}
+	if dir, err := registry.DefaultCacheDir(); err == nil {
+		opts = append(opts, registry.WithDiskCache(dir))
+	}
+	if r.offline {
+		opts = append(opts, registry.WithOffline())
+	}
+	return registry.New(opts...)
+}
+
+// clientOptions are the options of every registry client of the process:
+// the catalog, the user agent, the timeout.
+func (r *resolveFlags) clientOptions(set *policy.Set, notice io.Writer) ([]registry.Option, error) {
 	var refs []imageref.Ref
 	if set != nil {
 		var notes []string
@@ -50,14 +66,7 @@ func (r *resolveFlags) client(set *policy.Set, notice io.Writer) (*registry.Clie
 		}
 		refs = append(refs, ref)
 	}
-	opts := []registry.Option{registry.WithCatalog(refs...), registry.WithUserAgent("baseguard/" + version), registry.WithTimeout(r.timeout)}
-	if dir, err := registry.DefaultCacheDir(); err == nil {
-		opts = append(opts, registry.WithDiskCache(dir))
-	}
-	if r.offline {
-		opts = append(opts, registry.WithOffline())
-	}
-	return registry.New(opts...)
+	return []registry.Option{registry.WithCatalog(refs...), registry.WithUserAgent("baseguard/" + version), registry.WithTimeout(r.timeout)}, nil
 }
 
 // lineages gives each subject its lineage.
@@ -113,7 +122,7 @@ func resolveAll(ctx context.Context, c *registry.Client, subs []*subject.Subject
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			l := c.Lineage(ctx, ref, opts...)
+			l := resolveOne(ctx, c, ref, opts...)
 			mu.Lock()
 			out[ref.Written] = l
 			mu.Unlock()
@@ -121,6 +130,12 @@ func resolveAll(ctx context.Context, c *registry.Client, subs []*subject.Subject
 	}
 	wg.Wait()
 	return out
+}
+
+// resolveOne resolves one image: the one resolution path of `check
+// --resolve` and `audit`.
+func resolveOne(ctx context.Context, c *registry.Client, ref imageref.Ref, opts ...registry.ResolveOption) lineage.Lineage {
+	return c.Lineage(ctx, ref, opts...)
 }
 
 // withSource marks the first entry with the subject's source: a

@@ -37,6 +37,7 @@ Installed as kubectl-baseguard it also works as "kubectl baseguard".`,
 		newRebaseCmd(),
 		newOutdatedCmd(),
 		newUpdateCmd(),
+		newAuditCmd(),
 	)
 	return root
 }
