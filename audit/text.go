@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/baseguard/baseguard/policy"
 	"github.com/baseguard/baseguard/report"
 )
 
@@ -41,10 +40,10 @@ func WriteText(w io.Writer, a *Audit, opt TextOptions) error {
 	t.stale()
 	t.exceptions()
 	t.notes()
+	fmt.Fprintf(t.w, "\n%s\n", t.color("\x1b[1m", "Findings, by workload"))
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w)
 	return t.findings(w)
 }
 
@@ -182,7 +181,7 @@ func (t *textReport) denied() {
 	}
 	fmt.Fprintf(t.w, "\n%s\n", t.color("\x1b[1;31m", "Denied bases still running"))
 	for _, b := range denied {
-		fmt.Fprintf(t.w, "  %s  %d containers, denied by %s\n    in %s\n", report.Printable(b.Ref), b.Containers, report.Printable(strings.Join(b.DeniedBy, ", ")), where(b))
+		fmt.Fprintf(t.w, "  %s  %s, denied by %s\n    in %s\n", report.Printable(b.Ref), plural(b.Containers, "container"), report.Printable(strings.Join(b.DeniedBy, ", ")), where(b))
 	}
 }
 
@@ -198,7 +197,7 @@ func (t *textReport) stale() {
 	}
 	fmt.Fprintf(t.w, "\n%s\n", t.color("\x1b[1;33m", "Stale bases: their tag has moved on"))
 	for _, b := range stale {
-		fmt.Fprintf(t.w, "  %s  built on %s, the tag now names %s; %d containers\n    in %s\n", report.Printable(b.Ref), shortDigest(b.Digest), shortDigest(b.Latest), b.Containers, where(b))
+		fmt.Fprintf(t.w, "  %s  built on %s, the tag now names %s; %s\n    in %s\n", report.Printable(b.Ref), shortDigest(b.Digest), shortDigest(b.Latest), plural(b.Containers, "container"), where(b))
 		fmt.Fprintf(t.w, "    fix: rebuild, or move the image onto the current base: baseguard rebase %s --tag NEW-TAG\n", report.Printable(b.Images[0]))
 	}
 }
@@ -246,16 +245,9 @@ func (t *textReport) findings(w io.Writer) error {
 	return tw.Close()
 }
 
-// Statuses in a result set, for callers deciding the exit status.
-func hasStatus(a *Audit, st policy.Status) bool {
-	for _, w := range a.Workloads {
-		for _, it := range w.Items {
-			for i := range it.Results {
-				if it.Results[i].Status == st {
-					return true
-				}
-			}
-		}
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
 	}
-	return false
+	return fmt.Sprintf("%d %ss", n, what)
 }
