@@ -37,9 +37,9 @@ type page struct {
 type baseRow struct {
 	Ref, Digest, Age, Current, Where string
 	Containers, Workloads            int
-	Width                           float64 // of the containers bar, in %
-	Denied                          string
-	Stale                           bool
+	Width                            float64 // of the containers bar, in %
+	Denied                           string
+	Stale                            bool
 }
 
 type exceptionRow struct {
@@ -50,8 +50,8 @@ type exceptionRow struct {
 // finding is one row of the findings table.
 type finding struct {
 	Status, Action, Namespace, Workload, Kind, Container, Image, Base, Rule, Why, Fix string
-	Pods                                                                           int
-	Order                                                                          int // severity, for sorting
+	Pods                                                                              int
+	Order                                                                             int // severity, for sorting
 }
 
 var statusOrder = map[policy.Status]int{policy.StatusError: 0, policy.StatusFail: 1, policy.StatusWarn: 2, policy.StatusSkip: 3, policy.StatusPass: 4}

@@ -25,10 +25,10 @@ type auditOutput struct {
 	Summary   map[string]int
 	Inventory struct {
 		Containers, Compliant, Workloads, CompliantWorkloads, UnknownBase int
-		Compliance                                                      float64
-		Namespaces                                                      []nsStat
-		Bases                                                           []baseStat
-		Exceptions                                                      []exceptionUse
+		Compliance                                                        float64
+		Namespaces                                                        []nsStat
+		Bases                                                             []baseStat
+		Exceptions                                                        []exceptionUse
 	}
 }
 
@@ -172,7 +172,9 @@ func TestAuditResults(t *testing.T) {
 		{"apps/v1 Deployment/shop/idle", "app", "deprecated-bases", "fail", 0},
 		{"v1 Pod/shop/debug", "shell", "approved-bases", "fail", 1},
 	}
-	less := func(x, y resultKey) int { return strings.Compare(x.Workload+x.Container+x.Rule, y.Workload+y.Container+y.Rule) }
+	less := func(x, y resultKey) int {
+		return strings.Compare(x.Workload+x.Container+x.Rule, y.Workload+y.Container+y.Rule)
+	}
 	slices.SortFunc(want, less)
 	slices.SortFunc(notPass, less)
 	if d := cmp.Diff(want, notPass); d != "" {
