@@ -1,10 +1,15 @@
 package audit
 
 import (
+	"io"
+
 	"fmt"
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"testing"
 	"time"
 
@@ -31,6 +36,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	ctrllog.SetLogger(logr.Discard())
+	klog.SetOutput(io.Discard)
+	klog.LogToStderr(false)
 	repoRoot, _ = filepath.Abs("../../..")
 	binDir, skip := findBinaries()
 	if skip != "" {

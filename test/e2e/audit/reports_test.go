@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,11 +18,19 @@ import (
 
 var reportsGVR = schema.GroupVersionResource{Group: "wgpolicyk8s.io", Version: "v1alpha2", Resource: "policyreports"}
 
+var (
+	crdsOnce sync.Once
+	crdsErr  error
+)
+
 // installReportCRDs installs the CRDs of deploy/, once.
 func installReportCRDs(t *testing.T) {
 	t.Helper()
-	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{filepath.Join(repoRoot, "deploy", "policyreport-crds.yaml")}}); err != nil {
-		t.Fatalf("installing the PolicyReport CRDs: %v", err)
+	crdsOnce.Do(func() {
+		_, crdsErr = envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{filepath.Join(repoRoot, "deploy", "policyreport-crds.yaml")}})
+	})
+	if crdsErr != nil {
+		t.Fatalf("installing the PolicyReport CRDs: %v", crdsErr)
 	}
 }
 
