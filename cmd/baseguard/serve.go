@@ -26,6 +26,7 @@ type serveOptions struct {
 	reloadInterval time.Duration
 	logLevel       string
 	logFormat      string
+	audit          auditServeOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -83,6 +84,7 @@ SIGINT and SIGTERM shut the server down gracefully.`,
 	f.DurationVar(&o.reloadInterval, "reload-interval", admission.DefaultReloadInterval, "how often certificate and policy files are checked for changes")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every decision), info (denials, warnings), warn or error")
 	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
+	o.audit.register(f)
 	cmd.MarkFlagRequired("tls-cert-file")
 	cmd.MarkFlagRequired("tls-private-key-file")
 	return cmd
@@ -119,8 +121,12 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		ResolveBudget:  o.resolveBudget,
 		ReloadInterval: o.reloadInterval,
 		Logger:         log,
+		Registry:       o.audit.registry(),
 	})
 	if err != nil {
+		return err
+	}
+	if err := o.startAudit(ctx, cfg, resolver, log); err != nil {
 		return err
 	}
 	return srv.Run(ctx)
@@ -129,7 +135,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 // restConfig is --kubeconfig's cluster, or the in-cluster config in a pod;
 // nil without either, or when nothing needs a cluster.
 func (o *serveOptions) restConfig(log *slog.Logger) (*rest.Config, error) {
-	if o.noNamespaces && !(o.resolve && o.pullSecrets) {
+	if o.noNamespaces && !(o.resolve && o.pullSecrets) && o.audit.interval <= 0 {
 		return nil, nil
 	}
 	var cfg *rest.Config
