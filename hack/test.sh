@@ -15,6 +15,7 @@ if ! command -v pre-commit >/dev/null; then
 fi
 KUBEBUILDER_ASSETS="$(hack/k8s-binaries.sh)"
 BASEGUARD_TOOLS="$(hack/tools.sh)"
-export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_E2E=1
+BASEGUARD_CHROMIUM="$(hack/chromium.sh)"   # the HTML report's test; Debian's chromium when missing
+export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_CHROMIUM BASEGUARD_E2E=1
 go vet ./...
 go test -count=1 -timeout 30m ./...

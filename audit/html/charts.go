@@ -19,6 +19,8 @@ type barChart struct {
 
 type bar struct {
 	Label, Value, Class string
+	// Title is the full label, shown on hover.
+	Title string
 	// X, Y, W, H place the bar (user units of the SVG's viewBox).
 	X, Y, W, H float64
 	// TextX, TextY place the value; LabelY the label (vertical charts).
@@ -27,10 +29,11 @@ type bar struct {
 
 // Horizontal bar geometry: a label column, then bars up to 100%.
 const (
-	rowHeight      = 26
-	barHeight      = 16
-	labelWidth     = 200
-	barAreaWidth   = 360
+	rowHeight      = 28
+	barHeight      = 18
+	labelWidth     = 150
+	barAreaWidth   = 300
+	maxLabel       = 22
 	maxNamespaces  = 25
 	histogramH     = 160
 	histogramBarW  = 70
@@ -59,13 +62,22 @@ func namespaceChart(inv audit.Inventory) barChart {
 		y := float64(i*rowHeight + 4)
 		w := n.Compliance * barAreaWidth
 		c.Bars = append(c.Bars, bar{
-			Label: n.Name, Value: fmt.Sprintf("%.1f%%  %d/%d", n.Compliance*100, n.Compliant, n.Containers),
+			Label: shorten(n.Name), Title: n.Name, Value: fmt.Sprintf("%.1f%%  %d/%d", n.Compliance*100, n.Compliant, n.Containers),
 			Class: grade(n.Compliance), X: labelWidth, Y: y, W: w, H: barHeight,
 			TextX: labelWidth + barAreaWidth + 8, TextY: y + barHeight - 3, LabelY: y + barHeight - 3,
 		})
 	}
 	c.Height = max(len(ns)*rowHeight+8, 40)
 	return c
+}
+
+// shorten cuts a label that would run off the chart.
+func shorten(s string) string {
+	r := []rune(s)
+	if len(r) <= maxLabel {
+		return s
+	}
+	return string(r[:maxLabel-1]) + "…"
 }
 
 // ageBucket is a range of base ages, in days.
@@ -133,9 +145,11 @@ type dot struct {
 	Title string
 }
 
+// Trend geometry: the plot between trendLeft and trendRight, trendTop
+// and trendBottom; axis labels around it.
 const (
-	trendW, trendH = 640, 180
-	trendPad       = 10
+	trendLeft, trendRight = 56, 980
+	trendTop, trendBottom = 12, 192
 )
 
 func newTrend(h []audit.HistoryEntry) *trendChart {
@@ -151,12 +165,12 @@ func newTrend(h []audit.HistoryEntry) *trendChart {
 	var comp, ages []string
 	var dots []dot
 	for i, e := range h {
-		x := trendPad + float64(i)/float64(len(h)-1)*(trendW-2*trendPad)
+		x := trendLeft + float64(i)/float64(len(h)-1)*(trendRight-trendLeft)
 		if span > 0 {
-			x = trendPad + e.Time.Sub(t0).Seconds()/span*(trendW-2*trendPad)
+			x = trendLeft + e.Time.Sub(t0).Seconds()/span*(trendRight-trendLeft)
 		}
-		yc := trendPad + (1-e.Compliance)*(trendH-2*trendPad)
-		ya := trendPad + (1-e.MeanBaseAge/ageMax)*(trendH-2*trendPad)
+		yc := trendTop + (1-e.Compliance)*(trendBottom-trendTop)
+		ya := trendTop + (1-e.MeanBaseAge/ageMax)*(trendBottom-trendTop)
 		comp = append(comp, fmt.Sprintf("%.1f,%.1f", x, yc))
 		ages = append(ages, fmt.Sprintf("%.1f,%.1f", x, ya))
 		dots = append(dots, dot{X: x, Y: yc, Title: fmt.Sprintf("%s: %.1f%% compliant, bases %.0f days old on average", e.Time.Format("2006-01-02 15:04"), e.Compliance*100, e.MeanBaseAge)})
