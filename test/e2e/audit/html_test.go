@@ -85,7 +85,7 @@ func TestHTMLReportInChromium(t *testing.T) {
 	}
 	count := func(css string) int {
 		t.Helper()
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(` + "`" + css + "`" + `).length`))
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+"`"+css+"`"+`).length`))
 		if err != nil {
 			t.Fatalf("counting %s: %v", css, err)
 		}
