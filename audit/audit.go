@@ -11,8 +11,10 @@ import (
 	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/policy"
 	"github.com/baseguard/baseguard/subject"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 )
 
 // Audit is the outcome of one audit of a cluster.
@@ -71,17 +73,34 @@ func (a *Audit) Results() []policy.Result {
 	return out
 }
 
+// The client's rate limit when the configuration sets none (client-go's
+// default, 5 per second, would make a large audit wait on itself): kubectl's.
+const (
+	clientQPS   = 50
+	clientBurst = 300
+)
+
+// clientConfig is cfg with kubectl's rate limit when it sets none.
+func clientConfig(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = clientQPS, clientBurst
+	}
+	return cfg
+}
+
 // Run audits the cluster opts.Config reaches.
 func Run(ctx context.Context, opts Options) (*Audit, error) {
 	opts = opts.withDefaults()
 	if opts.Config == nil || opts.Policies == nil {
 		return nil, errors.New("auditing: a cluster and policies are required")
 	}
-	dyn, err := dynamic.NewForConfig(opts.Config)
+	cfg := clientConfig(opts.Config)
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("making a Kubernetes client: %w", err)
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(opts.Config)
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("making a discovery client: %w", err)
 	}
@@ -116,7 +135,12 @@ func read(ctx context.Context, c *cluster, opts Options, a *Audit) (*builder, er
 	}
 	a.Notes = append(a.Notes, notes...)
 	for _, k := range kinds {
-		if err := b.readOwners(ctx, c, k); err != nil {
+		err := b.readOwners(ctx, c, k)
+		if apierrors.IsForbidden(err) {
+			a.Notes = append(a.Notes, fmt.Sprintf("%s are not listed (%v): pods they own count as the workloads below them", k.gvr.GroupResource(), err))
+			continue
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -53,6 +53,7 @@ type ReportOptions struct{}
 // baseguard's reports of namespaces audited that no longer have any. It
 // returns the number of reports written.
 func WriteReports(ctx context.Context, cfg *rest.Config, a *Audit, _ ReportOptions) (int, error) {
+	cfg = clientConfig(cfg)
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return 0, fmt.Errorf("making a Kubernetes client: %w", err)

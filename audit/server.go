@@ -146,38 +146,34 @@ func lead(ctx context.Context, opts ServerOptions) {
 // auditOnce runs one audit and publishes it.
 func auditOnce(ctx context.Context, opts ServerOptions) {
 	start := time.Now()
-	a, err := auditAndPublish(ctx, opts)
-	if err != nil {
-		if ctx.Err() == nil {
-			opts.Metrics.failures.Inc()
-			opts.Logger.Error("audit failed", "error", err)
-		}
-	} else {
+	a, err := runAudit(ctx, opts)
+	if err == nil {
 		took := time.Since(start)
 		opts.Metrics.Set(a, took)
 		inv := a.Inventory()
 		opts.Logger.Info("audit", "containers", inv.Containers, "compliance", inv.Compliance, "workloads", inv.Workloads, "duration", took)
+		for _, n := range a.Notes {
+			opts.Logger.Warn("audit: " + n)
+		}
+		if opts.WriteReports {
+			_, err = WriteReports(ctx, opts.Config, a, ReportOptions{})
+		}
+	}
+	if err != nil && ctx.Err() == nil {
+		opts.Metrics.failures.Inc()
+		opts.Logger.Error("audit failed", "error", err)
 	}
 	if opts.OnAudit != nil {
 		opts.OnAudit(a, err)
 	}
 }
 
-func auditAndPublish(ctx context.Context, opts ServerOptions) (*Audit, error) {
+func runAudit(ctx context.Context, opts ServerOptions) (*Audit, error) {
 	set, err := opts.Policies()
 	if err != nil {
 		return nil, fmt.Errorf("loading policies: %w", err)
 	}
-	a, err := Run(ctx, Options{Config: opts.Config, Policies: set, Resolver: opts.Resolver, PullSecrets: opts.PullSecrets})
-	if err != nil {
-		return nil, err
-	}
-	if opts.WriteReports {
-		if _, err := WriteReports(ctx, opts.Config, a, ReportOptions{}); err != nil {
-			return a, err
-		}
-	}
-	return a, nil
+	return Run(ctx, Options{Config: opts.Config, Policies: set, Resolver: opts.Resolver, PullSecrets: opts.PullSecrets})
 }
 
 // NewMetricsRegistry is a registry with the audit's metrics alone.
