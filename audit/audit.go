@@ -104,7 +104,7 @@ func Run(ctx context.Context, opts Options) (*Audit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making a discovery client: %w", err)
 	}
-	c := &cluster{dyn: dyn, disc: disc, namespace: opts.Namespace, pageSize: opts.PageSize}
+	c := &cluster{dyn: dyn, disc: disc, namespace: opts.Namespace, pageSize: opts.PageSize, declared: opts.Policies.Workloads()}
 	a := &Audit{Time: opts.Now(), Namespace: opts.Namespace, Policies: opts.Policies}
 	b, err := read(ctx, c, opts, a)
 	if err != nil {

@@ -77,7 +77,7 @@ func (b *builder) addNamespace(u *unstructured.Unstructured) {
 // readOwners lists the objects of one workload kind.
 func (b *builder) readOwners(ctx context.Context, c *cluster, k workloadKind) error {
 	return c.each(ctx, k.gvr, metav1.ListOptions{}, func(u *unstructured.Unstructured) error {
-		o, err := readObject(u)
+		o, err := readObject(u, c.declared)
 		if err != nil {
 			b.problems = append(b.problems, err.Error())
 			return nil
@@ -109,7 +109,7 @@ func (b *builder) readPods(ctx context.Context, c *cluster) error {
 		if phase, _, _ := unstructured.NestedString(u.Object, "status", "phase"); phase == "Succeeded" || phase == "Failed" {
 			return nil
 		}
-		p, err := readObject(u)
+		p, err := readObject(u, c.declared)
 		if err != nil {
 			b.problems = append(b.problems, err.Error())
 			return nil

@@ -33,28 +33,25 @@ type cluster struct {
 	disc      discovery.DiscoveryInterface
 	namespace string
 	pageSize  int64
+	// declared are the workload kinds the policies declare.
+	declared []subject.Workload
 }
 
 // workloadKind is a served kind that keeps a pod template.
 type workloadKind struct {
-	gvr  schema.GroupVersionResource
-	kind string
+	gvr      schema.GroupVersionResource
+	workload subject.Workload
 }
 
-// templateKinds are the pod-bearing kinds whose objects are listed as
-// possible owners of pods; Pods are listed apart, and PodTemplates are
-// templates nothing runs.
-func templateKind(group, kind string) bool {
-	if kind == "Pod" || kind == "PodTemplate" {
-		return false
+// templateKind finds the workload an API resource is: a kind that keeps a
+// pod template, of subject's table or declared by a policy. Pods are listed
+// apart, and PodTemplates are templates nothing runs.
+func templateKind(gv schema.GroupVersion, kind string, declared []subject.Workload) (subject.Workload, bool) {
+	w, ok := subject.FindWorkload(gv.String(), kind, declared)
+	if !ok || w.Group != gv.Group || len(w.TemplatePath) == 0 || (w.Group == "" && w.Kind == "PodTemplate") {
+		return subject.Workload{}, false
 	}
-	_, ok := subject.PodKinds[kind]
-	return ok
-}
-
-// podSpecPath is where an object of kind keeps its pod spec.
-func podSpecPath(kind string) []string {
-	return subject.PodKinds[kind]
+	return w, true
 }
 
 // workloadKinds finds, by discovery, the served kinds that keep a pod
@@ -80,10 +77,12 @@ func (c *cluster) workloadKinds() ([]workloadKind, []string, error) {
 			continue
 		}
 		for _, r := range l.APIResources {
-			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") || !templateKind(gv.Group, r.Kind) {
+			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") {
 				continue
 			}
-			kinds = append(kinds, workloadKind{gvr: gv.WithResource(r.Name), kind: r.Kind})
+			if w, ok := templateKind(gv, r.Kind, c.declared); ok {
+				kinds = append(kinds, workloadKind{gvr: gv.WithResource(r.Name), workload: w})
+			}
 		}
 	}
 	slices.SortFunc(kinds, func(a, b workloadKind) int { return strings.Compare(a.gvr.String(), b.gvr.String()) })
@@ -131,10 +130,10 @@ type podCredentials struct {
 }
 
 // readObject reads a listed object's subjects with subject.ReadObject, as
-// `check` reads a manifest.
-func readObject(u *unstructured.Unstructured) (*object, error) {
+// `check` reads a manifest, with the workload kinds the policies declare.
+func readObject(u *unstructured.Unstructured, declared []subject.Workload) (*object, error) {
 	id := u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
-	res, subs, err := subject.ReadObject(id, objectNode(u.Object), subject.Options{DefaultNamespace: u.GetNamespace()})
+	res, subs, err := subject.ReadObject(id, objectNode(u.Object), subject.Options{DefaultNamespace: u.GetNamespace(), Workloads: declared})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", id, err)
 	}
@@ -146,8 +145,10 @@ func readObject(u *unstructured.Unstructured) (*object, error) {
 		subs[i].Resource, subs[i].Line, subs[i].Column = res, 0, 0
 	}
 	o := &object{uid: u.GetUID(), res: res, owner: controllerOf(u.GetOwnerReferences()), subjects: subs}
-	if spec, ok := nested(u.Object, podSpecPath(u.GetKind())); ok {
-		o.creds = credentialsOf(spec)
+	if w, ok := subject.FindWorkload(u.GetAPIVersion(), u.GetKind(), declared); ok {
+		if spec, ok := nested(u.Object, w.SpecPath()); ok {
+			o.creds = credentialsOf(spec)
+		}
 	}
 	return o, nil
 }

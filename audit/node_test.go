@@ -26,7 +26,7 @@ func TestReadObjectAsCheckDoes(t *testing.T) {
 		"status": map[string]any{"phase": "Running", "containerStatuses": []any{map[string]any{"image": "ignored:1"}}},
 	}}
 	u.Object["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["resources"] = map[string]any{"limits": map[string]any{"cpu": 0.5}}
-	o, err := readObject(u)
+	o, err := readObject(u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestReadObjectTemplate(t *testing.T) {
 		"spec": map[string]any{"jobTemplate": map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
 			"containers": []any{map[string]any{"name": "r", "image": "centos:7"}}, "imagePullSecrets": []any{map[string]any{"name": "s"}}}}}}},
 	}}
-	o, err := readObject(u)
+	o, err := readObject(u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

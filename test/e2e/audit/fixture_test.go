@@ -300,6 +300,16 @@ func createDeployment(ctx context.Context, ns, name string, replicas int32, spec
 	return clientset.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{})
 }
 
+// replicaSetOf is a one-replica ReplicaSet owned by owners.
+func replicaSetOf(ns, name string, owners []metav1.OwnerReference, spec corev1.PodSpec) *appsv1.ReplicaSet {
+	one := int32(1)
+	return &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, OwnerReferences: owners},
+		Spec: appsv1.ReplicaSetSpec{Replicas: &one, Selector: selector(name),
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}}, Spec: spec}},
+	}
+}
+
 func createReplicaSet(ctx context.Context, d *appsv1.Deployment, name string, replicas int32, spec corev1.PodSpec) (*appsv1.ReplicaSet, error) {
 	rs := &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: d.Namespace, OwnerReferences: owner("apps/v1", "Deployment", d.Name, d.UID)},
