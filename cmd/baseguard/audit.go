@@ -8,6 +8,7 @@ import (
 
 	"github.com/baseguard/baseguard/audit"
 	"github.com/baseguard/baseguard/imageref"
+	"github.com/baseguard/baseguard/report"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -87,9 +88,9 @@ could not be checked.`,
 	f.BoolVar(&o.offline, "offline", false, "judge references as written: no registry is asked")
 	f.StringVar(&o.platform, "platform", "", "platform os/arch[/variant] resolved (default linux/amd64, else an image's first)")
 	f.BoolVar(&o.pullSecrets, "pull-secrets", true, "look private images up with pods' imagePullSecrets and their service accounts' (needs get on secrets)")
-	f.StringVar(&o.history, "history", "", "append this audit's numbers to FILE (one JSON line each) and chart them in --html")
-	f.StringVar(&o.html, "html", "", "write a self-contained HTML report to FILE")
-	f.StringVar(&o.base, "base", "", "keep only workloads whose lineage has an entry matching PATTERN (policy glob), at any depth")
+	f.StringVar(&o.history, "history", "", "append this audit's numbers to `FILE` (one JSON line each) and chart them in --html")
+	f.StringVar(&o.html, "html", "", "write a self-contained HTML report to `FILE`")
+	f.StringVar(&o.base, "base", "", "keep only workloads whose lineage has an entry matching `PATTERN` (policy glob), at any depth")
 	f.BoolVar(&o.writeReports, "write-reports", false, "write the results as PolicyReports, one per namespace")
 	f.StringVar(&o.now, "now", "", "evaluate exceptions and ages as of this RFC 3339 time (default: now)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list passing results too (text output)")
@@ -155,7 +156,10 @@ func (o *auditOptions) validate() error {
 func (o *auditOptions) publish(cmd *cobra.Command, a *audit.Audit, cfg *rest.Config) error {
 	stderr := cmd.ErrOrStderr()
 	for _, n := range a.Notes {
-		fmt.Fprintln(stderr, "baseguard: note: "+n)
+		fmt.Fprintln(stderr, "baseguard: note: "+report.Printable(n))
+	}
+	for _, p := range a.Problems {
+		fmt.Fprintln(stderr, "baseguard: error: "+report.Printable(p))
 	}
 	if o.base != "" {
 		a = a.WithBase(imageref.MustCompilePattern(o.base))

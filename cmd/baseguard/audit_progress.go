@@ -13,7 +13,9 @@ import (
 const progressAfter = 500 * time.Millisecond
 
 // progress draws a bar of images resolved on a terminal's stderr, once the
-// audit has taken more than a moment; elsewhere (piped, JSON) nothing.
+// audit has taken more than a moment; elsewhere (piped, JSON) nothing. The
+// bar is schollz/progressbar's: one bar is all the audit needs, which is
+// what that library does (mpb is for many concurrent bars).
 type progress struct {
 	w       io.Writer
 	enabled bool
