@@ -33,7 +33,12 @@ var kinds = []string{"Pod", "Deployment", "Deployment", "Deployment", "StatefulS
 func main() {
 	n := flag.Int("n", 10000, "number of resources")
 	seed := flag.Uint64("seed", 1, "random seed")
+	onePod := flag.Int("one-pod", 0, "instead, write one Pod with this many containers (400000 is 15 MB)")
 	flag.Parse()
+	if *onePod > 0 {
+		writeOnePod(*onePod)
+		return
+	}
 	r := rand.New(rand.NewPCG(*seed, *seed))
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
@@ -67,5 +72,20 @@ func writeList(w *bufio.Writer, r *rand.Rand, indent, list string, n int) {
 		fmt.Fprintf(w, "%s    ports:\n%s      - containerPort: %d\n", indent, indent, 8000+j)
 		fmt.Fprintf(w, "%s    resources:\n%s      requests: {cpu: 100m, memory: 64Mi}\n", indent, indent)
 		fmt.Fprintf(w, "%s    env:\n%s      - {name: MODE, value: %s}\n", indent, indent, strings.Repeat("x", 8))
+	}
+}
+
+// short are images of the one large Pod, short so that 400,000 containers
+// make a 15 MB manifest.
+var short = []string{"alpine:3.19", "centos:7", "debian:12"}
+
+// writeOnePod writes a single Pod holding n containers: the largest
+// resource check must stay bounded on.
+func writeOnePod(n int) {
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	fmt.Fprintf(w, "apiVersion: v1\nkind: Pod\nmetadata: {name: big}\nspec:\n  containers:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(w, "  - {name: c%d, image: %s}\n", i, short[i%len(short)])
 	}
 }
