@@ -118,13 +118,25 @@ func decodeBinary(file string, n *yaml.Node) error {
 // specification keeps the written one, kubectl the merged one), lookup
 // refuses to choose.
 func lookup(file string, n *yaml.Node, key string) (*yaml.Node, error) {
-	return lookupDepth(file, n, key, 0)
+	return lookupDepth(file, n, key, 0, nil)
 }
 
-func lookupDepth(file string, n *yaml.Node, key string, depth int) (*yaml.Node, error) {
+// lookupDepth looks key up in n and, through merge keys, in the mappings
+// it merges. Each merged mapping is searched once per lookup (visited):
+// anchors let a small document merge one mapping exponentially often.
+func lookupDepth(file string, n *yaml.Node, key string, depth int, visited map[*yaml.Node]bool) (*yaml.Node, error) {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil, nil
+	}
+	if depth > 0 {
+		if visited == nil {
+			visited = map[*yaml.Node]bool{}
+		}
+		if visited[n] {
+			return nil, nil // searched already, without finding key
+		}
+		visited[n] = true
 	}
 	if depth > maxMergeDepth {
 		return nil, &Error{File: file, Line: n.Line, Msg: fmt.Sprintf("merge keys nested more than %d deep", maxMergeDepth)}
@@ -141,7 +153,10 @@ func lookupDepth(file string, n *yaml.Node, key string, depth int) (*yaml.Node, 
 			}
 			continue
 		}
-		merged, err := lookupMerged(file, n.Content[i+1], key, depth)
+		if visited == nil {
+			visited = map[*yaml.Node]bool{}
+		}
+		merged, err := lookupMerged(file, n.Content[i+1], key, depth, visited)
 		if err != nil {
 			return nil, err
 		}
@@ -167,16 +182,16 @@ func hasKeyAfter(n *yaml.Node, i int, key string) bool {
 
 // lookupMerged finds key in a merge key's value: the first mapping of a
 // list that has it wins.
-func lookupMerged(file string, v *yaml.Node, key string, depth int) (*yaml.Node, error) {
+func lookupMerged(file string, v *yaml.Node, key string, depth int, visited map[*yaml.Node]bool) (*yaml.Node, error) {
 	v = deref(v)
 	if v == nil {
 		return nil, nil
 	}
 	if v.Kind != yaml.SequenceNode {
-		return lookupDepth(file, v, key, depth+1)
+		return lookupDepth(file, v, key, depth+1, visited)
 	}
 	for _, m := range v.Content {
-		got, err := lookupDepth(file, m, key, depth+1)
+		got, err := lookupDepth(file, m, key, depth+1, visited)
 		if got != nil || err != nil {
 			return got, err
 		}
@@ -193,12 +208,14 @@ func pairs(file string, n *yaml.Node) ([][2]*yaml.Node, error) {
 	}
 	var out [][2]*yaml.Node
 	seen := map[string]bool{}
+	collected := map[*yaml.Node]bool{}
 	var collect func(m *yaml.Node, depth int) error
 	collect = func(m *yaml.Node, depth int) error {
 		m = deref(m)
-		if m == nil || m.Kind != yaml.MappingNode {
+		if m == nil || m.Kind != yaml.MappingNode || collected[m] {
 			return nil
 		}
+		collected[m] = true
 		if depth > maxMergeDepth {
 			return &Error{File: file, Line: m.Line, Msg: fmt.Sprintf("merge keys nested more than %d deep", maxMergeDepth)}
 		}
@@ -208,7 +225,7 @@ func pairs(file string, n *yaml.Node) ([][2]*yaml.Node, error) {
 				continue
 			}
 			seen[k.Value] = true
-			v, err := lookupDepth(file, m, k.Value, depth)
+			v, err := lookupDepth(file, m, k.Value, depth, nil)
 			if err != nil {
 				return err
 			}

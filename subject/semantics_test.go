@@ -50,7 +50,8 @@ func TestManifestSemantics(t *testing.T) {
 		{name: "nested merges", src: "a: &a {image: centos:7}\nb: &b {<<: *a, name: x}\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{<<: *b}]}\n", want: []string{"Pod p spec.containers[0].image=centos:7"}},
 		{name: "quoted << is a key", src: "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - \"<<\": {image: centos:7}\n    image: alpine\n", want: []string{"Pod p spec.containers[0].image=alpine"}},
 		{name: "merge of a scalar", src: "kind: Pod\nspec:\n  <<: 3\n", err: "m.yaml:3: a merge key (<<) merges mappings only"},
-		{name: "merge cycle", src: "kind: Pod\nspec: &s\n  <<: *s\n", err: "merge keys nested more than"},
+		{name: "merge cycle adds nothing", src: "kind: Pod\nmetadata: {name: p}\nspec: &s\n  <<: *s\n  containers: [{name: c, image: centos:7}]\n", want: []string{"Pod p spec.containers[0].image=centos:7"}},
+		{name: "merge chain too deep", src: deepMerge(40), err: "merge keys nested more than 32 deep"},
 		{name: "binary image", src: "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: !!binary Y2VudG9zOjc=}]\n", want: []string{"Pod p spec.containers[0].image=centos:7"}},
 		{name: "bad binary", src: "kind: Pod\nspec:\n  containers: [{image: !!binary '***'}]\n", err: "m.yaml:3: a !!binary scalar is not valid base64"},
 		{name: "number image", src: "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: 7}]\n", err: "m.yaml:4: Pod p: spec.containers[0].image must be a string"},
@@ -240,4 +241,33 @@ func TestReadObjectAnyKind(t *testing.T) {
 			t.Errorf("images %v, want %s", got, tt.want)
 		}
 	}
+}
+
+// TestMergeKeyBombs: merge keys and aliases that name one mapping 2^30
+// times are read in linear time (a regression never finishes).
+func TestMergeKeyBombs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("m0: &m0 {k: v}\n")
+	for i := 1; i <= 30; i++ {
+		fmt.Fprintf(&b, "m%d: &m%d {<<: [*m%d, *m%d], k%d: v}\n", i, i, i-1, i-1, i)
+	}
+	b.WriteString("kind: Pod\nmetadata:\n  name: p\n  labels: *m30\nspec: {containers: [{name: c, image: centos:7, <<: *m30}]}\n")
+	got, err := images(t, b.String(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"Pod p spec.containers[0].image=centos:7"}, got); diff != "" {
+		t.Errorf("subjects (-want +got):\n%s", diff)
+	}
+}
+
+// deepMerge writes a Pod whose container merges a chain of n mappings.
+func deepMerge(n int) string {
+	var b strings.Builder
+	b.WriteString("m0: &m0 {image: centos:7}\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "m%d: &m%d {<<: *m%d}\n", i, i, i-1)
+	}
+	fmt.Fprintf(&b, "kind: Pod\nspec: {containers: [{name: c, <<: *m%d}]}\n", n)
+	return b.String()
 }
