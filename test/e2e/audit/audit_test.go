@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -58,6 +59,7 @@ func runAudit(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	args = append([]string{"audit", "--kubeconfig", kubeconfig, "--policy", world.policyFile, "--now", auditTime.Format(time.RFC3339)}, args...)
 	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir()) // a cold cache of its own
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -85,7 +87,19 @@ func auditJSON(t *testing.T, args ...string) (auditOutput, int) {
 // cluster's, counted by hand from the fixture.
 func TestAuditInventory(t *testing.T) {
 	requireEnv(t)
+	world.pub.manifestRequests()
 	out, code := auditJSON(t)
+	// 15 containers, 7 distinct images of this registry: each manifest
+	// (image, base, base tag) is asked for once, however many pods run it.
+	reqs := world.pub.manifestRequests()
+	if len(reqs) == 0 {
+		t.Error("the audit asked the registry nothing")
+	}
+	for path, n := range reqs {
+		if n != 1 {
+			t.Errorf("%s asked %d times, want once", path, n)
+		}
+	}
 	if code != 2 {
 		t.Errorf("exit status %d, want 2 (the image of an unreachable registry could not be checked)", code)
 	}

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -136,7 +137,7 @@ func deleteAll(t *testing.T, ns string) {
 	if err := clientset.AppsV1().ReplicaSets(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, all); err != nil {
 		t.Error(err)
 	}
-	if err := dyn.Resource(rolloutsGVR).Namespace(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, all); err != nil {
+	if err := dyn.Resource(rolloutsGVR).Namespace(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, all); err != nil && !apierrors.IsNotFound(err) {
 		t.Error(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,13 +27,20 @@ type registry struct {
 	host     string
 	auth     authn.Authenticator
 	requests atomic.Int64
+	mu       sync.Mutex
+	manifest map[string]int // manifest requests by method and path
 }
 
 func newRegistry(user, password string) *registry {
-	r := &registry{auth: authn.Anonymous}
+	r := &registry{auth: authn.Anonymous, manifest: map[string]int{}}
 	reg := ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0)))
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
+		if strings.Contains(req.URL.Path, "/manifests/") {
+			r.mu.Lock()
+			r.manifest[req.Method+" "+req.URL.Path]++
+			r.mu.Unlock()
+		}
 		if user != "" {
 			if u, p, ok := req.BasicAuth(); !ok || u != user || p != password {
 				w.Header().Set("WWW-Authenticate", `Basic realm="private"`)
@@ -47,6 +55,15 @@ func newRegistry(user, password string) *registry {
 		r.auth = authn.FromConfig(authn.AuthConfig{Username: user, Password: password})
 	}
 	return r
+}
+
+// manifestRequests returns the manifest requests since the last call.
+func (r *registry) manifestRequests() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := r.manifest
+	r.manifest = map[string]int{}
+	return m
 }
 
 // ref is the registry's reference of repo:tag.
