@@ -45,6 +45,9 @@ type Entry struct {
 	// backed by layers, an ambiguous layer match, a tag that does not name
 	// the digest written beside it.
 	Problems []string
+	// Trust is what signs and attests the entry's image; nil when nobody
+	// looked (offline, or no rule needs it).
+	Trust *Trust
 }
 
 // Evidence reports whether the entry is evidence rather than a claim: the
@@ -91,6 +94,9 @@ type Lineage struct {
 	Resolved bool
 	// Err is why resolution failed, when it did.
 	Err error
+	// Digest is what the reference resolved to, an index or an image
+	// manifest; empty when not resolved. It is what a tag is pinned to.
+	Digest string
 }
 
 // Of is the offline lineage of a reference: the reference itself. Its tag

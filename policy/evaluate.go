@@ -159,7 +159,7 @@ func (cr *compiledRule) check(l lineage.Lineage, now time.Time) verdict {
 	if v := checkBases(r, l, now); v.outcome != passed {
 		return v
 	}
-	return verdict{passed, ""}
+	return checkTrustRules(r, entries, l, now)
 }
 
 // checkBases applies the rules about base facts, which need a resolved
@@ -212,6 +212,9 @@ func (cp *compiledPolicy) judge(res *Result, cr *compiledRule, who string, v ver
 	switch v.outcome {
 	case passed:
 		res.Status, res.Message = StatusPass, fmt.Sprintf("%s: rule %s passed", who, cr.r.Name)
+		if v.why != "" {
+			res.Message += ": " + v.why
+		}
 		return
 	case notApplicable:
 		res.Status, res.Message = StatusPass, fmt.Sprintf("%s: rule %s does not apply: %s", who, cr.r.Name, v.why)

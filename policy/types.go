@@ -181,6 +181,11 @@ type Rule struct {
 	RequireCurrentBase  bool     `yaml:"requireCurrentBase,omitempty"`
 	MaxBaseAge          Duration `yaml:"maxBaseAge,omitempty"`
 
+	// SignedBy requires each entry to be signed by one of its keys;
+	// Vulnerabilities a fresh, clean enough scan attested by one of its.
+	SignedBy        *Signers           `yaml:"signedBy,omitempty"`
+	Vulnerabilities *VulnerabilityGate `yaml:"vulnerabilities,omitempty"`
+
 	// Untranslated is set for an imported rule baseguard cannot express;
 	// such a rule yields an error result wherever it applies.
 	Untranslated string `yaml:"-"`

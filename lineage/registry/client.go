@@ -118,3 +118,8 @@ func stack(o options) (Fetcher, error) {
 	}
 	return ShareInFlight(CacheInMemory(f, o.memory)), nil
 }
+
+// Fetcher returns the client's fetch stack (caches, shared in-flight
+// fetches, the registry client), for readers of other facts that must
+// share its credentials and caches.
+func (c *Client) Fetcher() Fetcher { return c.f }

@@ -1,0 +1,94 @@
+package trust_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/baseguard/baseguard/lineage"
+	"github.com/baseguard/baseguard/policy"
+	"github.com/baseguard/baseguard/subject"
+)
+
+// now is when the tests judge.
+var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+// inlineKeys writes keys as YAML block scalars at the given indent.
+func inlineKeys(indent string, keys ...key) string {
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(indent + "- |\n")
+		for _, line := range strings.Split(strings.TrimSpace(string(k.pem)), "\n") {
+			b.WriteString(indent + "  " + line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// signedByPolicy requires every lineage entry matching when (all when
+// empty) to be signed by one of keys.
+func signedByPolicy(t *testing.T, when string, keys ...key) *policy.Set {
+	t.Helper()
+	rule := "    - name: signed\n"
+	if when != "" {
+		rule += fmt.Sprintf("      when: [%q]\n", when)
+	}
+	rule += "      signedBy:\n        keys:\n" + inlineKeys("          ", keys...)
+	return policySet(t, rule)
+}
+
+// scanPolicy requires a scan attested by keys, with the gate's settings
+// (maxScanAge, failOn, ignore) given as YAML lines.
+func scanPolicy(t *testing.T, settings string, keys ...key) *policy.Set {
+	t.Helper()
+	rule := "    - name: scanned\n      vulnerabilities:\n        keys:\n" + inlineKeys("          ", keys...)
+	for _, line := range strings.Split(strings.TrimSpace(settings), "\n") {
+		rule += "        " + line + "\n"
+	}
+	return policySet(t, rule)
+}
+
+func policySet(t *testing.T, rules string) *policy.Set {
+	t.Helper()
+	doc := "apiVersion: baseguard.dev/v1alpha1\nkind: BaseImagePolicy\nmetadata: {name: trust}\nspec:\n  rules:\n" + rules
+	ps, err := policy.Load(policy.File{Name: "trust.yaml", Data: []byte(doc)})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	set, err := policy.NewSet(ps)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	return set
+}
+
+// judge evaluates a lineage as a Pod's container and returns the one
+// result.
+func judge(t *testing.T, set *policy.Set, l lineage.Lineage) policy.Result {
+	t.Helper()
+	sub := &subject.Subject{
+		Resource:  &subject.Resource{APIVersion: "v1", Kind: "Pod", Namespace: "default", Name: "web"},
+		Container: "app", List: subject.Containers, Field: "spec.containers[0].image",
+		Image: l.Entries[0].Ref.Written, Source: lineage.SourceReference,
+	}
+	rs := set.Evaluate(sub, l, now)
+	if len(rs) != 1 {
+		t.Fatalf("got %d results, want 1", len(rs))
+	}
+	return rs[0]
+}
+
+// expect checks a result's status and that its message says each of
+// words.
+func expect(t *testing.T, r policy.Result, status policy.Status, words ...string) {
+	t.Helper()
+	if r.Status != status {
+		t.Errorf("status %s, want %s: %s", r.Status, status, r.Message)
+	}
+	for _, w := range words {
+		if !strings.Contains(r.Message, w) {
+			t.Errorf("message does not say %q: %s", w, r.Message)
+		}
+	}
+}

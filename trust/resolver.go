@@ -1,0 +1,167 @@
+package trust
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/baseguard/baseguard/imageref"
+	"github.com/baseguard/baseguard/lineage"
+	"github.com/baseguard/baseguard/lineage/registry"
+	"github.com/baseguard/baseguard/policy"
+)
+
+// Resolver is the resolution pipeline check --resolve, serve --resolve and
+// audit share: it resolves lineages with a registry client and, when the
+// policies judge signatures or scans, attaches to every entry what signs
+// and attests it (Entry.Trust), read through the same client's fetch stack
+// and credentials. It is safe for concurrent use; create one per registry
+// client.
+type Resolver struct {
+	client  *registry.Client
+	g       gatherer
+	cache   *factsCache
+	gather  atomic.Bool
+	timeout time.Duration
+}
+
+var _ registry.Resolver = (*Resolver)(nil)
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	found, missing time.Duration
+	maxEntries     int
+	now            func() time.Time
+	gather         bool
+	timeout        time.Duration
+}
+
+// ForPolicies gathers trust facts when a rule of set needs them (see
+// Resolver.UsePolicies).
+func ForPolicies(set *policy.Set) Option {
+	return func(o *options) { o.gather = set != nil && set.NeedsTrust() }
+}
+
+// Always gathers trust facts whatever the policies (inspect).
+func Always() Option { return func(o *options) { o.gather = true } }
+
+// WithTTLs sets how long found facts (DefaultFoundTTL) and missing
+// signatures or scans (DefaultMissingTTL) are remembered.
+func WithTTLs(found, missing time.Duration) Option {
+	return func(o *options) { o.found, o.missing = found, missing }
+}
+
+// WithMaxEntries bounds the facts cache (DefaultMaxEntries; 0 keeps
+// nothing).
+func WithMaxEntries(n int) Option { return func(o *options) { o.maxEntries = n } }
+
+// WithClock sets the cache's clock (time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithTimeout bounds a call whose context has no deadline
+// (registry.DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// New returns a Resolver over c. Without ForPolicies or Always it gathers
+// nothing and is c's lineage resolution alone.
+func New(c *registry.Client, opts ...Option) *Resolver {
+	o := options{found: DefaultFoundTTL, missing: DefaultMissingTTL, maxEntries: DefaultMaxEntries, now: time.Now, timeout: registry.DefaultTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	r := &Resolver{client: c, g: gatherer{f: c.Fetcher()}, cache: newFactsCache(o.maxEntries, o.found, o.missing, o.now), timeout: o.timeout}
+	r.gather.Store(o.gather)
+	return r
+}
+
+// UsePolicies turns gathering on or off for the policies now in force: on
+// when a rule judges signatures or scans.
+func (r *Resolver) UsePolicies(set *policy.Set) { r.gather.Store(set != nil && set.NeedsTrust()) }
+
+// Lineage resolves ref as registry.LineageOf does (the primary platform,
+// or the one opts name), records the digest ref resolved to, and attaches
+// trust facts to each entry when the policies need them.
+func (r *Resolver) Lineage(ctx context.Context, ref imageref.Ref, opts ...registry.ResolveOption) lineage.Lineage {
+	ctx, cancel := r.withTimeout(ctx)
+	defer cancel()
+	c := &capture{r: r.client}
+	l := registry.LineageOf(ctx, c, ref, opts...)
+	l.Digest = c.digest
+	if r.gather.Load() {
+		r.attach(ctx, &l, c.digest)
+	}
+	return l
+}
+
+// Resolve implements registry.Resolver: every platform's lineage, each
+// with trust facts when gathering.
+func (r *Resolver) Resolve(ctx context.Context, ref imageref.Ref, opts ...registry.ResolveOption) (registry.Result, error) {
+	ctx, cancel := r.withTimeout(ctx)
+	defer cancel()
+	res, err := r.client.Resolve(ctx, ref, opts...)
+	if err != nil || !r.gather.Load() {
+		return res, err
+	}
+	var wg sync.WaitGroup
+	for i := range res.Platforms {
+		p := &res.Platforms[i]
+		p.Lineage.Digest = res.Digest
+		wg.Go(func() { r.attach(ctx, &p.Lineage, res.Digest) })
+	}
+	wg.Wait()
+	return res, nil
+}
+
+func (r *Resolver) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, r.timeout)
+}
+
+// attach gathers the facts of every entry with a digest, concurrently.
+// index is what the image's reference resolved to, when an index.
+func (r *Resolver) attach(ctx context.Context, l *lineage.Lineage, index string) {
+	var wg sync.WaitGroup
+	for i := range l.Entries {
+		e := &l.Entries[i]
+		if e.Digest == "" {
+			continue
+		}
+		hint := ""
+		if i == 0 {
+			hint = index
+		}
+		wg.Go(func() { e.Trust = r.facts(ctx, e, hint) })
+	}
+	wg.Wait()
+}
+
+// facts returns an entry's trust facts, from the cache when fresh.
+func (r *Resolver) facts(ctx context.Context, e *lineage.Entry, index string) *lineage.Trust {
+	key := e.Ref.Name() + "@" + e.Digest + "|" + e.Ref.Tag + "|" + e.Ref.Digest + "|" + index
+	if t, ok := r.cache.get(key); ok {
+		return t
+	}
+	t := r.g.gather(ctx, e, index)
+	r.cache.put(key, t)
+	return t
+}
+
+// capture is a Resolver that remembers the digest a reference resolved
+// to.
+type capture struct {
+	r      registry.Resolver
+	digest string
+}
+
+func (c *capture) Resolve(ctx context.Context, ref imageref.Ref, opts ...registry.ResolveOption) (registry.Result, error) {
+	res, err := c.r.Resolve(ctx, ref, opts...)
+	if err == nil {
+		c.digest = res.Digest
+	}
+	return res, err
+}
