@@ -30,13 +30,13 @@ func checkScan(g *VulnerabilityGate, e *lineage.Entry, now time.Time) verdict {
 		}
 		if len(problems) > 0 {
 			// What could not be read may be the scan that counts.
-			return verdict{broken, fmt.Sprintf("no vulnerability scan of %s attested by %s counts, and some attestations could not be read: %s", describeEntry(*e), keyNames(&g.Signers), firstFew(append(problems, failures...)))}
+			return verdict{broken, fmt.Sprintf("no vulnerability scan of %s attested by %s counts, and some attestations could not be read: %s", describeEntry(*e), keyNames(g.signers()), firstFew(append(problems, failures...)))}
 		}
 		n := countScans(t)
 		if n == 0 {
 			return verdict{failed, fmt.Sprintf("%s has no vulnerability scan attestation (looked at %s)", describeEntry(*e), strings.Join(t.Looked, ", "))}
 		}
-		return verdict{failed, fmt.Sprintf("%s has no vulnerability scan attested by %s: %d scan attestation(s) found, none counts: %s", describeEntry(*e), keyNames(&g.Signers), n, firstFew(failures))}
+		return verdict{failed, fmt.Sprintf("%s has no vulnerability scan attested by %s: %d scan attestation(s) found, none counts: %s", describeEntry(*e), keyNames(g.signers()), n, firstFew(failures))}
 	}
 	s := newest.Scan
 	age := now.Sub(s.Finished)
@@ -82,7 +82,7 @@ func newestScan(g *VulnerabilityGate, e *lineage.Entry, t *lineage.Trust) (newes
 		if !isScan(a) {
 			continue
 		}
-		k, errs := verifiedBy(a, &g.Signers)
+		k, errs := verifiedBy(a, g.signers())
 		switch {
 		case k == nil:
 			failures = append(failures, errs...)

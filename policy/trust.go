@@ -31,7 +31,10 @@ type Signers struct {
 // VulnerabilityGate requires a fresh vulnerability scan, attested by one
 // of its keys, with no finding at or above FailOn that is not ignored.
 type VulnerabilityGate struct {
-	Signers `yaml:",inline"`
+	// Keys and TrustedRoot are who must have attested the scan, as in
+	// Signers.
+	Keys        []Key `yaml:"keys"`
+	TrustedRoot *Root `yaml:"trustedRoot,omitempty"`
 	// MaxScanAge: a scan that finished longer ago does not count.
 	MaxScanAge Duration `yaml:"maxScanAge,omitempty"`
 	// FailOn is the lowest severity that fails: critical, high, medium
@@ -39,6 +42,12 @@ type VulnerabilityGate struct {
 	FailOn SeverityLevel `yaml:"failOn"`
 	// Ignore lists findings that do not fail the rule until they expire.
 	Ignore []VulnerabilityIgnore `yaml:"ignore,omitempty"`
+}
+
+// signers are the gate's keys and root; they share the gate's keys, so
+// reading them fills the gate's.
+func (g *VulnerabilityGate) signers() *Signers {
+	return &Signers{Keys: g.Keys, TrustedRoot: g.TrustedRoot}
 }
 
 // VulnerabilityIgnore excepts one vulnerability, by ID or alias, until it
@@ -241,7 +250,7 @@ func (r *Rule) signers() []*Signers {
 		out = append(out, r.SignedBy)
 	}
 	if r.Vulnerabilities != nil {
-		out = append(out, &r.Vulnerabilities.Signers)
+		out = append(out, r.Vulnerabilities.signers())
 	}
 	return out
 }
