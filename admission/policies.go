@@ -96,6 +96,9 @@ func compile(files []policy.File) (*policy.Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := policy.ReadKeys(ps, os.ReadFile); err != nil {
+		return nil, err
+	}
 	return policy.NewSet(ps)
 }
 

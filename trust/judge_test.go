@@ -19,7 +19,7 @@ func inlineKeys(indent string, keys ...key) string {
 	var b strings.Builder
 	for _, k := range keys {
 		b.WriteString(indent + "- |\n")
-		for _, line := range strings.Split(strings.TrimSpace(string(k.pem)), "\n") {
+		for _, line := range strings.Split(strings.TrimSpace(string(k.PEM)), "\n") {
 			b.WriteString(indent + "  " + line + "\n")
 		}
 	}

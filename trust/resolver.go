@@ -22,9 +22,22 @@ type Resolver struct {
 	client  *registry.Client
 	g       gatherer
 	cache   *factsCache
-	gather  atomic.Bool
+	need    *Need
 	timeout time.Duration
 }
+
+// Need says whether resolvers gather trust facts: when a rule of the
+// policies in force judges signatures or scans. One Need may be shared by
+// the resolvers of a server (one per credential set) and follow its policy
+// reloads.
+type Need struct{ on atomic.Bool }
+
+// UsePolicies turns gathering on when a rule of set needs trust facts,
+// off otherwise.
+func (n *Need) UsePolicies(set *policy.Set) { n.on.Store(set != nil && set.NeedsTrust()) }
+
+// Set turns gathering on or off.
+func (n *Need) Set(on bool) { n.on.Store(on) }
 
 var _ registry.Resolver = (*Resolver)(nil)
 
@@ -35,18 +48,20 @@ type options struct {
 	found, missing time.Duration
 	maxEntries     int
 	now            func() time.Time
-	gather         bool
+	need           *Need
 	timeout        time.Duration
 }
 
-// ForPolicies gathers trust facts when a rule of set needs them (see
-// Resolver.UsePolicies).
+// ForPolicies gathers trust facts when a rule of set needs them.
 func ForPolicies(set *policy.Set) Option {
-	return func(o *options) { o.gather = set != nil && set.NeedsTrust() }
+	return func(o *options) { o.need = &Need{}; o.need.UsePolicies(set) }
 }
 
 // Always gathers trust facts whatever the policies (inspect).
-func Always() Option { return func(o *options) { o.gather = true } }
+func Always() Option { return func(o *options) { o.need = &Need{}; o.need.Set(true) } }
+
+// WithNeed gathers trust facts when n says so, as it changes.
+func WithNeed(n *Need) Option { return func(o *options) { o.need = n } }
 
 // WithTTLs sets how long found facts (DefaultFoundTTL) and missing
 // signatures or scans (DefaultMissingTTL) are remembered.
@@ -68,18 +83,15 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // New returns a Resolver over c. Without ForPolicies or Always it gathers
 // nothing and is c's lineage resolution alone.
 func New(c *registry.Client, opts ...Option) *Resolver {
-	o := options{found: DefaultFoundTTL, missing: DefaultMissingTTL, maxEntries: DefaultMaxEntries, now: time.Now, timeout: registry.DefaultTimeout}
+	o := options{found: DefaultFoundTTL, missing: DefaultMissingTTL, maxEntries: DefaultMaxEntries, now: time.Now, timeout: registry.DefaultTimeout, need: &Need{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	r := &Resolver{client: c, g: gatherer{f: c.Fetcher()}, cache: newFactsCache(o.maxEntries, o.found, o.missing, o.now), timeout: o.timeout}
-	r.gather.Store(o.gather)
-	return r
+	return &Resolver{client: c, g: gatherer{f: c.Fetcher()}, cache: newFactsCache(o.maxEntries, o.found, o.missing, o.now), need: o.need, timeout: o.timeout}
 }
 
-// UsePolicies turns gathering on or off for the policies now in force: on
-// when a rule judges signatures or scans.
-func (r *Resolver) UsePolicies(set *policy.Set) { r.gather.Store(set != nil && set.NeedsTrust()) }
+// Client is the registry client the resolver reads through.
+func (r *Resolver) Client() *registry.Client { return r.client }
 
 // Lineage resolves ref as registry.LineageOf does (the primary platform,
 // or the one opts name), records the digest ref resolved to, and attaches
@@ -90,7 +102,7 @@ func (r *Resolver) Lineage(ctx context.Context, ref imageref.Ref, opts ...regist
 	c := &capture{r: r.client}
 	l := registry.LineageOf(ctx, c, ref, opts...)
 	l.Digest = c.digest
-	if r.gather.Load() {
+	if r.need.on.Load() {
 		r.attach(ctx, &l, c.digest)
 	}
 	return l
@@ -102,7 +114,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref imageref.Ref, opts ...regist
 	ctx, cancel := r.withTimeout(ctx)
 	defer cancel()
 	res, err := r.client.Resolve(ctx, ref, opts...)
-	if err != nil || !r.gather.Load() {
+	if err != nil || !r.need.on.Load() {
 		return res, err
 	}
 	var wg sync.WaitGroup

@@ -39,14 +39,14 @@ func TestSignedBy(t *testing.T) {
 
 				signed := w.pushImage("base/signed:1")
 				layout.sign(w, "base/signed", signed, platform)
-				expect(t, judge(t, set, w.lineage(w.resolver(), "base/signed:1")), policy.StatusPass, "is signed by "+platform.public.Name)
+				expect(t, judge(t, set, w.lineage(w.resolver(), "base/signed:1")), policy.StatusPass, "is signed by "+platform.Public.Name)
 
 				w.pushImage("base/unsigned:1")
 				expect(t, judge(t, set, w.lineage(w.resolver(), "base/unsigned:1")), policy.StatusFail, "is not signed: no signature found")
 
 				wrong := w.pushImage("base/wrongkey:1")
 				layout.sign(w, "base/wrongkey", wrong, other)
-				expect(t, judge(t, set, w.lineage(w.resolver(), "base/wrongkey:1")), policy.StatusFail, "does not verify with "+platform.public.Name)
+				expect(t, judge(t, set, w.lineage(w.resolver(), "base/wrongkey:1")), policy.StatusFail, "does not verify with "+platform.Public.Name)
 
 				elsewhere := w.pushImage("base/other:1")
 				forOther := w.pushImage("base/forother:1")
@@ -75,7 +75,7 @@ func TestTamperedPayload(t *testing.T) {
 	signedFor := w.pushImage("base/tampered:0")
 	sig := k.sign(t, simpleSigning(w.host+"/base/tampered", signedFor))
 	w.signTag("base/tampered", d, simpleSigning(w.host+"/base/tampered", d), sig)
-	expect(t, judge(t, set, w.lineage(w.resolver(), "base/tampered:1")), policy.StatusFail, "does not verify with "+k.public.Name)
+	expect(t, judge(t, set, w.lineage(w.resolver(), "base/tampered:1")), policy.StatusFail, "does not verify with "+k.Public.Name)
 
 	w2 := newWorld(t, false)
 	d2 := w2.pushImage("base/tampered:1")
@@ -85,7 +85,7 @@ func TestTamperedPayload(t *testing.T) {
 	signed := bundleOf(t, k, statement(trust.PredicateCosignSign, map[string]any{}, other))
 	swapped := bundleOf(t, k, statement(trust.PredicateCosignSign, map[string]any{}, d2))
 	w2.attachBundle("base/tampered", d2, withSignatureOf(t, swapped, signed), trust.PredicateCosignSign)
-	expect(t, judge(t, set, w2.lineage(w2.resolver(), "base/tampered:1")), policy.StatusFail, "does not verify with "+k.public.Name)
+	expect(t, judge(t, set, w2.lineage(w2.resolver(), "base/tampered:1")), policy.StatusFail, "does not verify with "+k.Public.Name)
 }
 
 // withSignatureOf returns bundle b carrying the DSSE signature of bundle

@@ -179,7 +179,7 @@ func (o *checkOptions) judgeAll(cmd *cobra.Command, set *policy.Set, args []stri
 	}
 	var lin lineages = offlineLineages{}
 	if resolving {
-		c, err := o.client(set, notice)
+		c, err := o.pipeline(set, notice)
 		if err != nil {
 			return err
 		}

@@ -199,6 +199,9 @@ func loadPolicies(paths []string) (*policy.Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := policy.ReadKeys(ps, os.ReadFile); err != nil {
+		return nil, err
+	}
 	return policy.NewSet(ps)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/baseguard/baseguard/lineage/registry"
 	"github.com/baseguard/baseguard/policy"
 	"github.com/baseguard/baseguard/report"
+	"github.com/baseguard/baseguard/trust"
 	"github.com/spf13/cobra"
 )
 
@@ -37,6 +38,12 @@ layers against a catalog of known bases (the policies' spec.catalog and
 --catalog). A declared base is verified when its layers are a prefix of the
 image's. Text output also says whether each base's tag still points at the
 image found.
+
+For each image it lists the signatures and attestations cosign attached
+(the sha256-<hex>.sig and .att tags, and Sigstore bundles as OCI 1.1
+referrers), what each names, vulnerability scans with their scanner, age and
+counts by severity, and, with --policy, which of the policy's keys verifies
+each one or why none does.
 
 Credentials come from Docker's configuration and credential helpers.
 Manifests and blobs are cached by digest under the user cache directory;
@@ -72,7 +79,7 @@ func runInspect(cmd *cobra.Command, o *inspectOptions, image string) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.client(cmd.ErrOrStderr())
+	c, view, err := o.client(cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -82,14 +89,14 @@ func runInspect(cmd *cobra.Command, o *inspectOptions, image string) error {
 	if o.platform != "" {
 		ropts = append(ropts, registry.ForPlatform(o.platform))
 	}
-	res, err := c.Resolve(ctx, ref, ropts...)
+	res, err := trust.New(c, trust.Always()).Resolve(ctx, ref, ropts...)
 	if err != nil {
 		return err
 	}
 	if o.output == "json" {
-		err = writeInspectJSON(cmd.OutOrStdout(), image, res)
+		err = writeInspectJSON(cmd.OutOrStdout(), image, res, view)
 	} else {
-		err = writeInspectText(cmd.OutOrStdout(), image, res)
+		err = writeInspectText(cmd.OutOrStdout(), image, res, view)
 	}
 	if err != nil {
 		return err
@@ -97,16 +104,20 @@ func runInspect(cmd *cobra.Command, o *inspectOptions, image string) error {
 	return lineageErrors(cmd.ErrOrStderr(), res)
 }
 
-// client builds the resolver from the policies' catalog and the flags.
-func (o *inspectOptions) client(notice io.Writer) (*registry.Client, error) {
+// client builds the resolver from the policies' catalog and the flags, and
+// the view of signatures that verifies them with the policies' keys.
+func (o *inspectOptions) client(notice io.Writer) (*registry.Client, trustView, error) {
+	view := trustView{now: time.Now()}
 	var set *policy.Set
 	if len(o.policies) > 0 {
 		var err error
 		if set, err = loadPolicies(o.policies); err != nil {
-			return nil, err
+			return nil, view, err
 		}
+		view.keys = set.Keys()
 	}
-	return o.resolveFlags.client(set, notice)
+	c, err := o.resolveFlags.client(set, notice)
+	return c, view, err
 }
 
 // lineageErrors reports platforms whose lineage could not be fully
@@ -117,6 +128,12 @@ func lineageErrors(w io.Writer, res registry.Result) error {
 		if p.Lineage.Err != nil {
 			fmt.Fprintf(w, "baseguard: %s: %s\n", p.Platform, report.Printable(p.Lineage.Err.Error()))
 			failed = true
+		}
+		for _, e := range p.Lineage.Entries {
+			if e.Trust != nil && e.Trust.Err != nil {
+				fmt.Fprintf(w, "baseguard: %s: %s: %s\n", p.Platform, e.Ref.Canonical(), report.Printable(e.Trust.Err.Error()))
+				failed = true
+			}
 		}
 	}
 	if failed {
@@ -144,14 +161,16 @@ type inspectEntryJ struct {
 	Source      string `json:"source"`
 	Verified    bool   `json:"verified"`
 	TagVerified *bool  `json:"tagVerified,omitempty"`
+	// Trust is what signs and attests the entry.
+	Trust *trustJ `json:"trust,omitempty"`
 }
 
-func writeInspectJSON(w io.Writer, image string, res registry.Result) error {
+func writeInspectJSON(w io.Writer, image string, res registry.Result, view trustView) error {
 	out := inspectJSON{Image: image, Platforms: []inspectPlatformJ{}}
 	for _, p := range res.Platforms {
 		pj := inspectPlatformJ{Platform: p.Platform, Digest: p.Digest, Lineage: []inspectEntryJ{}}
 		for _, e := range p.Lineage.Entries {
-			pj.Lineage = append(pj.Lineage, inspectEntryJ{Ref: e.Ref.Canonical(), Digest: e.Digest, Source: string(e.Source), Verified: e.Verified, TagVerified: e.TagVerified})
+			pj.Lineage = append(pj.Lineage, inspectEntryJ{Ref: e.Ref.Canonical(), Digest: e.Digest, Source: string(e.Source), Verified: e.Verified, TagVerified: e.TagVerified, Trust: view.json(e)})
 		}
 		if p.Lineage.Err != nil {
 			pj.Error = p.Lineage.Err.Error()
@@ -163,7 +182,7 @@ func writeInspectJSON(w io.Writer, image string, res registry.Result) error {
 	return enc.Encode(out)
 }
 
-func writeInspectText(w io.Writer, image string, res registry.Result) error {
+func writeInspectText(w io.Writer, image string, res registry.Result, view trustView) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %s\n", report.Printable(image), res.Digest)
 	for _, p := range res.Platforms {
@@ -174,6 +193,7 @@ func writeInspectText(w io.Writer, image string, res registry.Result) error {
 		fmt.Fprintf(&b, "\n%s  %s\n", platform, p.Digest)
 		for i, e := range p.Lineage.Entries {
 			writeEntryText(&b, i, e)
+			view.text(&b, strings.Repeat("  ", i)+"    ", e)
 		}
 		if len(p.Lineage.Entries) == 1 && p.Lineage.Err == nil {
 			b.WriteString("  no base found (FROM scratch, or declared nowhere and not in the catalog)\n")

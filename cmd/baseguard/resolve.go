@@ -12,6 +12,7 @@ import (
 	"github.com/baseguard/baseguard/lineage/registry"
 	"github.com/baseguard/baseguard/policy"
 	"github.com/baseguard/baseguard/subject"
+	"github.com/baseguard/baseguard/trust"
 	"github.com/spf13/pflag"
 )
 
@@ -96,10 +97,27 @@ func (c offlineLineages) of(s *subject.Subject) lineage.Lineage {
 	return withSource(l, s.Source)
 }
 
+// pipeline is the resolution check --resolve (and audit) judge with: the
+// registry client, and the signatures and scans of every lineage entry
+// when a rule of set judges them.
+func (r *resolveFlags) pipeline(set *policy.Set, notice io.Writer) (*trust.Resolver, error) {
+	c, err := r.client(set, notice)
+	if err != nil {
+		return nil, err
+	}
+	return trust.New(c, trust.ForPolicies(set), trust.WithTimeout(r.timeout)), nil
+}
+
+// lineageSource gives an image's lineage: a registry client, or the trust
+// pipeline over one.
+type lineageSource interface {
+	Lineage(ctx context.Context, ref imageref.Ref, opts ...registry.ResolveOption) lineage.Lineage
+}
+
 // resolveAll looks up every distinct image of the subjects once, a few at a
 // time, and returns their lineages. Registry calls grow with distinct
 // images, not with subjects.
-func resolveAll(ctx context.Context, c *registry.Client, subs []*subject.Subject, opts ...registry.ResolveOption) offlineLineages {
+func resolveAll(ctx context.Context, c lineageSource, subs []*subject.Subject, opts ...registry.ResolveOption) offlineLineages {
 	out := offlineLineages{}
 	var todo []imageref.Ref
 	for _, s := range subs {
