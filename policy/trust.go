@@ -292,10 +292,22 @@ func checkTrust(r *Rule, fail loadFailure) error {
 
 // NeedsTrust reports whether a rule of the set judges signatures or
 // scans: resolvers then gather them.
-func (s *Set) NeedsTrust() bool {
+func (s *Set) NeedsTrust() bool { return s.NeedsSignatures() || s.NeedsScans() }
+
+// NeedsSignatures reports whether a rule of the set has signedBy.
+func (s *Set) NeedsSignatures() bool {
+	return s.anyRule(func(r *Rule) bool { return r.SignedBy != nil })
+}
+
+// NeedsScans reports whether a rule of the set has vulnerabilities.
+func (s *Set) NeedsScans() bool {
+	return s.anyRule(func(r *Rule) bool { return r.Vulnerabilities != nil })
+}
+
+func (s *Set) anyRule(f func(*Rule) bool) bool {
 	for _, cp := range s.policies {
 		for i := range cp.p.Spec.Rules {
-			if len(cp.p.Spec.Rules[i].signers()) > 0 {
+			if f(&cp.p.Spec.Rules[i]) {
 				return true
 			}
 		}

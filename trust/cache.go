@@ -49,15 +49,15 @@ func (c *factsCache) get(key string) (*lineage.Trust, bool) {
 	return e.facts, true
 }
 
-// put keeps facts: for the found TTL when the image is both signed and
-// attested, for the short missing TTL otherwise (what is missing may be
-// pushed soon). Failed looks are not kept.
-func (c *factsCache) put(key string, t *lineage.Trust) {
+// put keeps facts: for the short missing TTL when they lack what the
+// policies need (it may be pushed soon), for the found TTL otherwise.
+// Failed looks are not kept.
+func (c *factsCache) put(key string, t *lineage.Trust, missing bool) {
 	if t.Err != nil || c.max <= 0 {
 		return
 	}
 	ttl := c.found
-	if len(t.Signatures) == 0 || len(t.Attestations) == 0 {
+	if missing {
 		ttl = c.missing
 	}
 	c.mu.Lock()

@@ -30,14 +30,38 @@ type Resolver struct {
 // policies in force judges signatures or scans. One Need may be shared by
 // the resolvers of a server (one per credential set) and follow its policy
 // reloads.
-type Need struct{ on atomic.Bool }
+type Need struct{ on atomic.Pointer[needs] }
 
-// UsePolicies turns gathering on when a rule of set needs trust facts,
-// off otherwise.
-func (n *Need) UsePolicies(set *policy.Set) { n.on.Store(set != nil && set.NeedsTrust()) }
+// needs says what the policies judge: signatures, scans.
+type needs struct{ signatures, scans bool }
 
-// Set turns gathering on or off.
-func (n *Need) Set(on bool) { n.on.Store(on) }
+// UsePolicies turns gathering on when a rule of set judges signatures or
+// scans, off otherwise.
+func (n *Need) UsePolicies(set *policy.Set) {
+	var v needs
+	if set != nil {
+		v.signatures, v.scans = set.NeedsSignatures(), set.NeedsScans()
+	}
+	n.on.Store(&v)
+}
+
+// Set turns gathering of both on or off.
+func (n *Need) Set(on bool) { n.on.Store(&needs{on, on}) }
+
+func (n *Need) get() needs {
+	if v := n.on.Load(); v != nil {
+		return *v
+	}
+	return needs{}
+}
+
+func (v needs) any() bool { return v.signatures || v.scans }
+
+// missing reports whether facts lack what is needed: they are then kept
+// only for the short TTL (it may be pushed soon).
+func (v needs) missing(t *lineage.Trust) bool {
+	return (v.signatures && len(t.Signatures) == 0) || (v.scans && len(t.Attestations) == 0)
+}
 
 var _ registry.Resolver = (*Resolver)(nil)
 
@@ -102,8 +126,8 @@ func (r *Resolver) Lineage(ctx context.Context, ref imageref.Ref, opts ...regist
 	c := &capture{r: r.client}
 	l := registry.LineageOf(ctx, c, ref, opts...)
 	l.Digest = c.digest
-	if r.need.on.Load() {
-		r.attach(ctx, &l, c.digest)
+	if need := r.need.get(); need.any() {
+		r.attach(ctx, &l, c.digest, need)
 	}
 	return l
 }
@@ -114,14 +138,15 @@ func (r *Resolver) Resolve(ctx context.Context, ref imageref.Ref, opts ...regist
 	ctx, cancel := r.withTimeout(ctx)
 	defer cancel()
 	res, err := r.client.Resolve(ctx, ref, opts...)
-	if err != nil || !r.need.on.Load() {
+	need := r.need.get()
+	if err != nil || !need.any() {
 		return res, err
 	}
 	var wg sync.WaitGroup
 	for i := range res.Platforms {
 		p := &res.Platforms[i]
 		p.Lineage.Digest = res.Digest
-		wg.Go(func() { r.attach(ctx, &p.Lineage, res.Digest) })
+		wg.Go(func() { r.attach(ctx, &p.Lineage, res.Digest, need) })
 	}
 	wg.Wait()
 	return res, nil
@@ -136,7 +161,7 @@ func (r *Resolver) withTimeout(ctx context.Context) (context.Context, context.Ca
 
 // attach gathers the facts of every entry with a digest, concurrently.
 // index is what the image's reference resolved to, when an index.
-func (r *Resolver) attach(ctx context.Context, l *lineage.Lineage, index string) {
+func (r *Resolver) attach(ctx context.Context, l *lineage.Lineage, index string, need needs) {
 	var wg sync.WaitGroup
 	for i := range l.Entries {
 		e := &l.Entries[i]
@@ -147,19 +172,19 @@ func (r *Resolver) attach(ctx context.Context, l *lineage.Lineage, index string)
 		if i == 0 {
 			hint = index
 		}
-		wg.Go(func() { e.Trust = r.facts(ctx, e, hint) })
+		wg.Go(func() { e.Trust = r.facts(ctx, e, hint, need) })
 	}
 	wg.Wait()
 }
 
 // facts returns an entry's trust facts, from the cache when fresh.
-func (r *Resolver) facts(ctx context.Context, e *lineage.Entry, index string) *lineage.Trust {
+func (r *Resolver) facts(ctx context.Context, e *lineage.Entry, index string, need needs) *lineage.Trust {
 	key := e.Ref.Name() + "@" + e.Digest + "|" + e.Ref.Tag + "|" + e.Ref.Digest + "|" + index
 	if t, ok := r.cache.get(key); ok {
 		return t
 	}
 	t := r.g.gather(ctx, e, index)
-	r.cache.put(key, t)
+	r.cache.put(key, t, need.missing(t))
 	return t
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,15 +29,28 @@ import (
 // world is an in-memory registry (ggcr's, behind httptest) and the keys
 // the tests sign with.
 type world struct {
-	t    *testing.T
-	host string
+	t        *testing.T
+	host     string
+	requests atomic.Int64
+	// fail, when set, answers matching requests with a 503.
+	fail atomic.Pointer[func(*http.Request) bool]
 }
 
 func newWorld(t *testing.T, referrersAPI bool) *world {
 	t.Helper()
-	srv := httptest.NewServer(ggcr.New(ggcr.WithReferrersSupport(referrersAPI), ggcr.Logger(log.New(io.Discard, "", 0))))
+	w := &world{t: t}
+	h := ggcr.New(ggcr.WithReferrersSupport(referrersAPI), ggcr.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.requests.Add(1)
+		if f := w.fail.Load(); f != nil && (*f)(r) {
+			http.Error(rw, `{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}`, http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(rw, r)
+	}))
 	t.Cleanup(srv.Close)
-	return &world{t: t, host: strings.TrimPrefix(srv.URL, "http://")}
+	w.host = strings.TrimPrefix(srv.URL, "http://")
+	return w
 }
 
 // key is a trusttest key bound to a test.
@@ -178,7 +193,13 @@ func (w *world) signBundle(repo string, at v1.Hash, k key, names ...v1.Hash) {
 // resolver makes the pipeline over a fresh registry client.
 func (w *world) resolver(opts ...trust.Option) *trust.Resolver {
 	w.t.Helper()
-	c, err := registry.New(registry.WithTimeout(10 * time.Second))
+	return w.resolverWith(nil, opts...)
+}
+
+// resolverWith makes the pipeline with registry options too.
+func (w *world) resolverWith(ropts []registry.Option, opts ...trust.Option) *trust.Resolver {
+	w.t.Helper()
+	c, err := registry.New(append([]registry.Option{registry.WithTimeout(10 * time.Second), registry.WithRetryBackoff(remote.Backoff{Steps: 1})}, ropts...)...)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -94,11 +94,25 @@ func (c *memoryCache) Referrers(ctx context.Context, d name.Digest) (*Manifest, 
 	if m == nil {
 		return nil, nil
 	}
+	ttl := c.cfg.TagTTL
+	if emptyList(m) {
+		// Nothing refers to it yet: a signature may be pushed any minute.
+		if c.cfg.NegativeTTL < 0 {
+			return m, nil
+		}
+		ttl = c.cfg.NegativeTTL
+	}
 	c.mu.Lock()
 	c.manifests.add(manifestKey(d.Context(), m.Digest.String()), m)
-	c.tags.add(key, expiring[v1.Descriptor]{value: m.Descriptor(), expires: c.cfg.Now().Add(c.cfg.TagTTL)})
+	c.tags.add(key, expiring[v1.Descriptor]{value: m.Descriptor(), expires: c.cfg.Now().Add(ttl)})
 	c.mu.Unlock()
 	return m, nil
+}
+
+// emptyList reports whether a referrers list lists nothing.
+func emptyList(m *Manifest) bool {
+	im, err := v1.ParseIndexManifest(bytes.NewReader(m.Raw))
+	return err == nil && len(im.Manifests) == 0
 }
 
 // cachedPointer follows a fresh pointer (a tag resolution or a referrers
@@ -123,8 +137,8 @@ func (c *diskCache) Referrers(ctx context.Context, d name.Digest) (*Manifest, er
 		return m, nil
 	}
 	m, err := referrersOf(ctx, c.inner, d)
-	if err != nil || m == nil {
-		return m, err
+	if err != nil || m == nil || emptyList(m) {
+		return m, err // an empty list is asked again: a signature may come
 	}
 	c.write(c.manifestDir(d.Context()), m.Digest, m.Raw)
 	c.writePointer(p, m.Digest)
