@@ -103,6 +103,7 @@ const (
 	offline     // the rule needs a resolved lineage and none was asked for
 	undecidable // resolving the lineage failed: the policy's onResolveError decides
 	broken      // the rule or the reference cannot be checked
+	vouched     // passed, and the result says on what evidence (a key, a scan)
 )
 
 type verdict struct {
@@ -212,9 +213,9 @@ func (cp *compiledPolicy) judge(res *Result, cr *compiledRule, who string, v ver
 	switch v.outcome {
 	case passed:
 		res.Status, res.Message = StatusPass, fmt.Sprintf("%s: rule %s passed", who, cr.r.Name)
-		if v.why != "" {
-			res.Message += ": " + v.why
-		}
+		return
+	case vouched:
+		res.Status, res.Message = StatusPass, fmt.Sprintf("%s: rule %s passed: %s", who, cr.r.Name, v.why)
 		return
 	case notApplicable:
 		res.Status, res.Message = StatusPass, fmt.Sprintf("%s: rule %s does not apply: %s", who, cr.r.Name, v.why)

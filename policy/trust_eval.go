@@ -44,7 +44,7 @@ func checkTrustRules(r *Rule, entries []lineage.Entry, l lineage.Lineage, now ti
 	if l.Err != nil {
 		return verdict{undecidable, "its lineage could not be resolved, and an unresolved base may be unsigned: " + l.Err.Error()}
 	}
-	return verdict{passed, strings.Join(whys, "; ")}
+	return verdict{vouched, strings.Join(whys, "; ")}
 }
 
 // trustFacts returns an entry's facts, or the verdict when there are none
