@@ -10,6 +10,7 @@ import (
 	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/lineage/registry"
 	"github.com/baseguard/baseguard/policy"
+	"github.com/baseguard/baseguard/trust"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -31,7 +32,7 @@ func (o *auditOptions) resolver(notice io.Writer, set *policy.Set, cfg *rest.Con
 	if o.platform != "" {
 		ropts = append(ropts, registry.ForPlatform(o.platform))
 	}
-	c, err := o.resolve.client(set, notice)
+	c, err := o.resolve.pipeline(set, notice)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +57,7 @@ func (o *auditOptions) resolver(notice io.Writer, set *policy.Set, cfg *rest.Con
 			if err != nil {
 				return nil, fmt.Errorf("making a registry client: %w", err)
 			}
-			return auditResolver{c: c, opts: ropts}, nil
+			return auditResolver{c: trust.New(c, trust.ForPolicies(set), trust.WithTimeout(o.resolve.timeout)), opts: ropts}, nil
 		},
 	}), nil
 }
@@ -64,7 +65,7 @@ func (o *auditOptions) resolver(notice io.Writer, set *policy.Set, cfg *rest.Con
 // auditResolver resolves with a registry client through resolveOne, the
 // path `check --resolve` takes.
 type auditResolver struct {
-	c    *registry.Client
+	c    lineageSource
 	opts []registry.ResolveOption
 }
 

@@ -152,7 +152,7 @@ func resolveAll(ctx context.Context, c lineageSource, subs []*subject.Subject, o
 
 // resolveOne resolves one image: the one resolution path of `check
 // --resolve` and `audit`.
-func resolveOne(ctx context.Context, c *registry.Client, ref imageref.Ref, opts ...registry.ResolveOption) lineage.Lineage {
+func resolveOne(ctx context.Context, c lineageSource, ref imageref.Ref, opts ...registry.ResolveOption) lineage.Lineage {
 	return c.Lineage(ctx, ref, opts...)
 }
 
