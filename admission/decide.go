@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,105 +10,144 @@ import (
 	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/policy"
 	"github.com/baseguard/baseguard/subject"
+	"go.yaml.in/yaml/v3"
 	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// decision is what a review concluded.
-type decision struct {
-	// res is the resource judged; nil when the request is not one baseguard
-	// judges (a DELETE, another subresource, a kind without a pod spec).
-	res *subject.Resource
-	// results are the rule results of the subjects judged.
-	results []policy.Result
-	// judged counts the container images judged; unchanged those an UPDATE
-	// left as they were, which pass through.
-	judged, unchanged int
-	// notes are facts the requester should know that are no rule's result.
-	notes []string
-}
 
 // ephemeralContainers is the pods subresource `kubectl debug` writes.
 const ephemeralContainers = "ephemeralcontainers"
 
-// decide judges the request's object. An error means the object cannot be
-// read; the request is then denied.
-func (h *Handler) decide(ctx context.Context, req *wireRequest, budget time.Duration) (*decision, error) {
+// errNotInTime is wrapped by the error of a review that could not be
+// judged before its deadline.
+var errNotInTime = errors.New("not judged within the webhook's timeout")
+
+// judged reports whether a request is one baseguard judges: CREATE and
+// UPDATE of an object, or of the pods/ephemeralcontainers subresource.
+func judged(req *wireRequest) bool {
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return false
+	}
+	return req.SubResource == "" || (req.Resource.Resource == "pods" && req.SubResource == ephemeralContainers)
+}
+
+// decide judges the request's object, and on UPDATE its old object too:
+// an UPDATE is denied only for failures the old object did not have. body
+// is the size of the request's body, what r already holds; decide grows r
+// by what reading the objects will take (errBusy when there is no room).
+// Any other error means the object cannot be judged; the request is then
+// denied.
+func (h *Handler) decide(ctx context.Context, req *wireRequest, resolveBudget time.Duration, r *reservation, body int) (*decision, error) {
+	if !judged(req) {
 		return &decision{}, nil
 	}
-	if req.SubResource != "" && !(req.Resource.Resource == "pods" && req.SubResource == ephemeralContainers) {
-		return &decision{}, nil
+	if len(req.Object) == 0 {
+		return nil, errors.New("the request has no object")
 	}
-	if req.objectErr != nil {
-		return nil, fmt.Errorf("reading the object: %w", req.objectErr)
+	update := req.Operation == admissionv1.Update && len(req.OldObject) > 0
+	var values [2]int
+	values[0] = countValues(req.Object)
+	if update {
+		values[1] = countValues(req.OldObject)
 	}
-	obj := req.Object
-	if obj == nil {
-		return nil, fmt.Errorf("the request has no object")
+	if err := r.grow(reviewWeight(body, values) - int64(body)); err != nil {
+		return nil, err
 	}
-	if obj.Kind == "" {
-		obj.Kind = req.Kind.Kind
-	}
-	res, subs, err := obj.subjects(req.Namespace)
+	set := h.policies.Set()
+	opt := h.readOptions(req, set)
+	obj, err := readObject("object", req.Object, values[0], req.Kind, opt)
 	if err != nil {
-		return nil, fmt.Errorf("reading the object: %w", err)
+		return nil, err
 	}
-	if res == nil {
+	if obj.res == nil {
 		return &decision{}, nil
 	}
-	if res.Name == "" {
-		res.Name = req.Name
+	if obj.res.Name == "" {
+		obj.res.Name = req.Name
 	}
-	d := &decision{res: res}
-	if req.Operation == admissionv1.Update {
-		all := len(subs)
-		if subs, err = changedSubjects(req, subs); err != nil {
-			return nil, err
+	d := newDecision(obj.res, len(obj.subs))
+	var old *object
+	if update {
+		if old, err = readObject("oldObject", req.OldObject, values[1], req.Kind, opt); err != nil || old.res == nil {
+			d.notes = append(d.notes, fmt.Sprintf("the old object could not be read (%v): every failure of the object counts as new", describeErr(err)))
+			old = nil
 		}
-		d.unchanged = all - len(subs)
 	}
-	d.judged = len(subs)
-	if len(subs) == 0 {
+	if len(obj.subs) == 0 {
 		return d, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, budget)
+	lookups, cancel := context.WithTimeout(ctx, resolveBudget)
 	defer cancel()
-	if h.namespaces != nil && res.Namespace != "" {
-		labels, err := h.namespaces.NamespaceLabels(ctx, res.Namespace)
-		if err != nil {
-			// Fail closed: rules selecting namespaces by label cannot be
-			// checked, and say so as errors (denials under enforce).
-			res.NamespaceLabelsErr = err
+	h.namespaceLabels(lookups, obj, old)
+	lineages := h.lineages(lookups, resolveBudget, obj, old)
+	d.notes = append(d.notes, unresolvedNotes(obj.subs, lineages)...)
+	now := h.now()
+	var before failures
+	if old != nil {
+		if before, err = oldFailures(ctx, set, old, lineages, now); err != nil {
+			return nil, err
 		}
-		res.NamespaceLabels = labels
 	}
-	lineages := h.lineages(ctx, budget, subs, obj.podSpec().credentials(res.Namespace))
-	d.notes = append(d.notes, unresolvedNotes(subs, lineages)...)
-	set, now := h.policies.Set(), h.now()
-	for i := range subs {
-		d.results = append(d.results, set.Evaluate(&subs[i], lineages[subs[i].Image], now)...)
+	if err := d.judge(ctx, set, obj, before, lineages, now); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
 
-// lineages resolves each distinct image once. An invalid reference gets a
-// lineage that is only its error, which rules report as an error result.
-func (h *Handler) lineages(ctx context.Context, budget time.Duration, subs []subject.Subject, creds Credentials) map[string]lineage.Lineage {
-	out := make(map[string]lineage.Lineage, len(subs))
-	var refs []imageref.Ref
-	for _, s := range subs {
-		if _, ok := out[s.Image]; ok {
-			continue
-		}
-		ref, err := imageref.Parse(s.Image)
-		if err != nil {
-			out[s.Image] = lineage.Lineage{Err: err}
-			continue
-		}
-		out[s.Image] = lineage.Lineage{} // placeholder, filled below
-		refs = append(refs, ref)
+// readOptions are the options objects are read with.
+func (h *Handler) readOptions(req *wireRequest, _ *policy.Set) subject.Options {
+	return subject.Options{DefaultNamespace: req.Namespace}
+}
+
+func describeErr(err error) string {
+	if err == nil {
+		return "not a kind baseguard judges"
 	}
-	for i, l := range resolveAll(ctx, h.resolver, budget, refs, creds) {
+	return err.Error()
+}
+
+// namespaceLabels gives both objects the labels of the namespace: the old
+// object is judged as if it were in the namespace as it is now, so that
+// only the update's own changes count.
+func (h *Handler) namespaceLabels(ctx context.Context, obj, old *object) {
+	if h.namespaces == nil || obj.res.Namespace == "" {
+		return
+	}
+	labels, err := h.namespaces.NamespaceLabels(ctx, obj.res.Namespace)
+	for _, o := range []*object{obj, old} {
+		if o == nil {
+			continue
+		}
+		// Fail closed: rules selecting namespaces by label cannot be
+		// checked, and say so as errors (denials under enforce).
+		o.res.NamespaceLabels, o.res.NamespaceLabelsErr = labels, err
+	}
+}
+
+// lineages resolves each distinct image of both objects once, with the
+// new object's credentials. An invalid reference gets a lineage that is
+// only its error, which rules report as an error result.
+func (h *Handler) lineages(ctx context.Context, budget time.Duration, obj, old *object) map[string]lineage.Lineage {
+	out := make(map[string]lineage.Lineage, len(obj.subs))
+	var refs []imageref.Ref
+	for _, o := range []*object{obj, old} {
+		if o == nil {
+			continue
+		}
+		for _, s := range o.subs {
+			if _, ok := out[s.Image]; ok {
+				continue
+			}
+			ref, err := imageref.Parse(s.Image)
+			if err != nil {
+				out[s.Image] = lineage.Lineage{Err: err}
+				continue
+			}
+			out[s.Image] = lineage.Lineage{} // placeholder, filled below
+			refs = append(refs, ref)
+		}
+	}
+	for i, l := range resolveAll(ctx, h.resolver, budget, refs, obj.creds) {
 		out[refs[i].Written] = l
 	}
 	return out
@@ -130,32 +170,16 @@ func unresolvedNotes(subs []subject.Subject, lineages map[string]lineage.Lineage
 	return notes
 }
 
-// changedSubjects keeps, of an UPDATE's subjects, those whose container is
-// new or whose image changed: an update that changes no image is judged no
-// more strictly than the object already was.
-func changedSubjects(req *wireRequest, subs []subject.Subject) ([]subject.Subject, error) {
-	old := req.OldObject
-	if old == nil {
-		return subs, nil
+// withKind gives an object that names no apiVersion or kind the request's:
+// what kube-apiserver sends always names both.
+func withKind(tree *yaml.Node, gvk metav1.GroupVersionKind) {
+	gv := gvk.Version
+	if gvk.Group != "" {
+		gv = gvk.Group + "/" + gv
 	}
-	if old.Kind == "" {
-		old.Kind = req.Kind.Kind
-	}
-	_, oldSubs, err := old.subjects(req.Namespace)
-	if err != nil {
-		return nil, fmt.Errorf("reading the old object: %w", err)
-	}
-	before := make(map[string]string, len(oldSubs))
-	for _, s := range oldSubs {
-		before[containerKey(s)] = s.Image
-	}
-	changed := subs[:0:0]
-	for _, s := range subs {
-		if img, ok := before[containerKey(s)]; !ok || img != s.Image {
-			changed = append(changed, s)
+	for _, f := range [][2]string{{"apiVersion", gv}, {"kind", gvk.Kind}} {
+		if child(tree, f[0]) == nil && f[1] != "" {
+			tree.Content = append(tree.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f[0]}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f[1]})
 		}
 	}
-	return changed, nil
 }
-
-func containerKey(s subject.Subject) string { return string(s.List) + "/" + s.Container }

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strings"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,6 +24,7 @@ type Handler struct {
 	policies   *policyStore
 	resolver   Resolver
 	namespaces NamespaceLabeler
+	memory     *memoryBudget
 	budget     time.Duration
 	now        func() time.Time
 	metrics    *metrics
@@ -43,22 +44,29 @@ func (e *badRequest) Error() string { return e.reason }
 // ServeHTTP answers one AdmissionReview.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	review, err := readReview(w, r)
+	timeout := requestTimeout(r)
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(float64(timeout)*reviewShare))
+	defer cancel()
+	res := h.memory.reserve(r.Context())
+	defer res.release()
+	body, review, err := readReview(w, r, res)
+	if body != nil {
+		defer putBody(body)
+	}
 	if err != nil {
-		var bad *badRequest
-		if !errors.As(err, &bad) {
-			bad = &badRequest{code: http.StatusBadRequest, reason: err.Error()}
-		}
-		h.metrics.rejected.WithLabelValues(fmt.Sprint(bad.code)).Inc()
-		h.log.Warn("refused an admission request", "code", bad.code, "reason", bad.reason, "remote", r.RemoteAddr)
-		http.Error(w, bad.reason, bad.code)
+		h.refuse(w, r, err)
 		return
 	}
 	req := review.Request
-	d, err := h.decide(r.Context(), req, h.budgetFor(r))
+	d, err := h.decide(ctx, req, h.resolveBudget(timeout), res, body.Len())
+	if errors.Is(err, errBusy) {
+		h.refuse(w, r, err)
+		return
+	}
 	var resp *admissionv1.AdmissionResponse
 	if err != nil {
 		resp = unreadable(req, err)
+		d = nil
 	} else {
 		resp = d.response(req.UID)
 	}
@@ -71,40 +79,66 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// refuse answers a request refused before review with its status and
+// reason: 4xx for a malformed one, 429 with Retry-After when the memory
+// budget had no room (kube-apiserver retries it).
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	var bad *badRequest
+	switch {
+	case errors.As(err, &bad):
+	case errors.Is(err, errBusy):
+		bad = &badRequest{code: http.StatusTooManyRequests, reason: err.Error()}
+		w.Header().Set("Retry-After", "1")
+	default:
+		bad = &badRequest{code: http.StatusBadRequest, reason: err.Error()}
+	}
+	h.metrics.rejected.WithLabelValues(strconv.Itoa(bad.code)).Inc()
+	h.log.Warn("refused an admission request", "code", bad.code, "reason", truncate(bad.reason), "remote", r.RemoteAddr)
+	http.Error(w, bad.reason, bad.code)
+}
+
 // readReview reads and checks the request: a POST of a JSON AdmissionReview
-// v1 within MaxRequestBytes, with a request that has a UID.
-func readReview(w http.ResponseWriter, r *http.Request) (*wireReview, error) {
+// v1 within MaxRequestBytes, with a request that has a UID. The body is
+// counted in res before it is read; the review's objects are slices of it.
+func readReview(w http.ResponseWriter, r *http.Request, res *reservation) (*bytes.Buffer, *wireReview, error) {
 	if r.Method != http.MethodPost {
-		return nil, &badRequest{http.StatusMethodNotAllowed, "method " + r.Method + " not allowed: POST an AdmissionReview"}
+		return nil, nil, &badRequest{http.StatusMethodNotAllowed, "method " + r.Method + " not allowed: POST an AdmissionReview"}
 	}
 	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/json" {
-		return nil, &badRequest{http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q: want application/json", r.Header.Get("Content-Type"))}
+		return nil, nil, &badRequest{http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q: want application/json", r.Header.Get("Content-Type"))}
 	}
 	tooBig := &badRequest{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", MaxRequestBytes)}
 	if r.ContentLength > MaxRequestBytes {
-		return nil, tooBig
+		return nil, nil, tooBig
 	}
-	buf := bodies.Get().(*bytes.Buffer)
-	defer putBody(buf)
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxRequestBytes)); err != nil {
+	// A body of unknown length may take twice its size while it grows.
+	reserved := int64(2 * MaxRequestBytes)
+	if r.ContentLength >= 0 {
+		reserved = r.ContentLength + bytes.MinRead
+	}
+	if err := res.grow(reserved); err != nil {
+		return nil, nil, err
+	}
+	buf := getBody(r.ContentLength)
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
+	res.shrink(reserved - int64(buf.Cap()))
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooBig
+			return buf, nil, tooBig
 		}
-		return nil, &badRequest{http.StatusBadRequest, "reading request body: " + err.Error()}
+		return buf, nil, &badRequest{http.StatusBadRequest, "reading request body: " + err.Error()}
 	}
-	body := buf.Bytes() // decoding copies what it keeps
+	review, err := decodeReview(buf.Bytes())
+	return buf, review, err
+}
+
+// decodeReview decodes a review, case-sensitively as kube-apiserver does
+// (`Image` is not `image`), leaving its objects where they are in body.
+func decodeReview(body []byte) (*wireReview, error) {
 	var review wireReview
-	var objectErr error
-	// Case-sensitive, as kube-apiserver decodes: `Image` is not `image`.
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(body, &review); err != nil {
-		// A field of the object of the wrong type is the object's problem,
-		// answered with a denial; anything else is a malformed review.
-		var te *json.UnmarshalTypeError
-		if !errors.As(err, &te) || !(strings.HasPrefix(te.Field, "request.object.") || strings.HasPrefix(te.Field, "request.oldObject.")) {
-			return nil, &badRequest{http.StatusBadRequest, "decoding AdmissionReview: " + err.Error()}
-		}
-		objectErr = err
+		return nil, &badRequest{http.StatusBadRequest, "decoding AdmissionReview: " + err.Error()}
 	}
 	if gvk := review.GroupVersionKind(); gvk != reviewGVK {
 		return nil, &badRequest{http.StatusBadRequest, fmt.Sprintf("apiVersion %q, kind %q: want %s %s (set admissionReviewVersions: [v1])", review.APIVersion, review.Kind, reviewGVK.GroupVersion(), reviewGVK.Kind)}
@@ -115,7 +149,6 @@ func readReview(w http.ResponseWriter, r *http.Request) (*wireReview, error) {
 	if review.Request.UID == "" {
 		return nil, &badRequest{http.StatusBadRequest, "AdmissionReview request has no uid"}
 	}
-	review.Request.objectErr = objectErr
 	return &review, nil
 }
 
@@ -126,6 +159,14 @@ var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // maxPooledBody keeps the pool from holding on to a rare huge body.
 const maxPooledBody = 64 << 10
 
+// getBody returns a buffer for a body of size bytes (-1: unknown).
+func getBody(size int64) *bytes.Buffer {
+	if size > maxPooledBody-bytes.MinRead {
+		return bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	}
+	return bodies.Get().(*bytes.Buffer)
+}
+
 func putBody(b *bytes.Buffer) {
 	if b.Cap() <= maxPooledBody {
 		b.Reset()
@@ -133,18 +174,35 @@ func putBody(b *bytes.Buffer) {
 	}
 }
 
-// budgetFor is the resolution budget of a request: the configured budget,
-// lowered to a share of the timeout kube-apiserver sends as a query
-// parameter (`?timeout=5s`).
-func (h *Handler) budgetFor(r *http.Request) time.Duration {
+// Timeouts of a review.
+const (
+	// defaultRequestTimeout is kube-apiserver's default timeoutSeconds,
+	// for a request that sends no timeout; maxRequestTimeout its highest.
+	defaultRequestTimeout = 10 * time.Second
+	maxRequestTimeout     = 30 * time.Second
+	// reviewShare of the request's timeout is when a review that is still
+	// judging gives up and denies: the answer must arrive in time.
+	reviewShare = 0.9
+)
+
+// requestTimeout is the timeout kube-apiserver sends as a query parameter
+// (`?timeout=5s`).
+func requestTimeout(r *http.Request) time.Duration {
 	t, err := time.ParseDuration(r.URL.Query().Get("timeout"))
 	if err != nil || t <= 0 {
-		return h.budget
+		return defaultRequestTimeout
 	}
-	return min(h.budget, time.Duration(float64(t)*budgetShare))
+	return min(t, maxRequestTimeout)
 }
 
-// unreadable denies a request whose object cannot be read: fail closed.
+// resolveBudget is the resolution budget of a request: the configured
+// budget, lowered to a share of the request's timeout.
+func (h *Handler) resolveBudget(timeout time.Duration) time.Duration {
+	return min(h.budget, time.Duration(float64(timeout)*budgetShare))
+}
+
+// unreadable denies a request whose object cannot be read or judged: fail
+// closed.
 func unreadable(req *wireRequest, err error) *admissionv1.AdmissionResponse {
 	return &admissionv1.AdmissionResponse{
 		UID: req.UID,
@@ -152,7 +210,7 @@ func unreadable(req *wireRequest, err error) *admissionv1.AdmissionResponse {
 			Status:  metav1.StatusFailure,
 			Code:    http.StatusBadRequest,
 			Reason:  metav1.StatusReasonBadRequest,
-			Message: "baseguard cannot judge this object: " + err.Error(),
+			Message: oneLine("baseguard cannot judge this object: " + err.Error()),
 		},
 	}
 }
@@ -165,66 +223,4 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(body)
-}
-
-// record counts a decision and logs it when it is worth a line: a denial,
-// a warning, an error. Clean admissions are logged at debug level.
-func (h *Handler) record(ctx context.Context, req *wireRequest, d *decision, resp *admissionv1.AdmissionResponse, took time.Duration) {
-	v := allowed
-	switch {
-	case !resp.Allowed:
-		v = denied
-	case len(resp.Warnings) > 0:
-		v = warned
-	}
-	h.metrics.reviews.WithLabelValues(string(req.Operation), req.Kind.Kind, string(v)).Inc()
-	if d != nil {
-		for i := range d.results {
-			r := &d.results[i]
-			h.metrics.decisions.WithLabelValues(r.Policy.Metadata.Name, r.Rule.Name, string(r.Status)).Inc()
-		}
-	}
-	level := slog.LevelInfo
-	if v == allowed {
-		level = slog.LevelDebug
-	}
-	attrs := []slog.Attr{
-		slog.String("uid", string(req.UID)),
-		slog.String("operation", string(req.Operation)),
-		slog.String("kind", req.Kind.Kind),
-		slog.String("namespace", req.Namespace),
-		slog.String("name", req.Name),
-		slog.String("user", req.UserInfo.Username),
-		slog.String("decision", string(v)),
-		slog.Float64("took_ms", float64(took.Microseconds())/1000),
-	}
-	if req.SubResource != "" {
-		attrs = append(attrs, slog.String("subresource", req.SubResource))
-	}
-	if d != nil {
-		attrs = append(attrs, slog.Int("judged", d.judged), slog.Int("unchanged", d.unchanged))
-		if fails := d.failing(); len(fails) > 0 {
-			attrs = append(attrs, slog.String("failing", strings.Join(fails, "; ")))
-		}
-	}
-	if resp.Result != nil && v == denied && d == nil {
-		attrs = append(attrs, slog.String("reason", resp.Result.Message))
-	}
-	if len(resp.Warnings) > 0 {
-		attrs = append(attrs, slog.Int("warnings", len(resp.Warnings)))
-	}
-	h.log.LogAttrs(ctx, level, "admission decision", attrs...)
-}
-
-// failing names the results that denied or warned, for the log:
-// `policy/rule container=image result`.
-func (d *decision) failing() []string {
-	var out []string
-	for i := range d.results {
-		r := &d.results[i]
-		if blocks(r) || warns(r) {
-			out = append(out, fmt.Sprintf("%s/%s %s=%s %s", r.Policy.Metadata.Name, r.Rule.Name, r.Subject.Container, r.Subject.Image, r.Status))
-		}
-	}
-	return out
 }

@@ -14,6 +14,8 @@ type metrics struct {
 	inFlight  prometheus.Gauge
 	panics    prometheus.Counter
 	reloads   *prometheus.CounterVec // what, outcome
+	// connectionsClosed counts connections closed to keep the bound.
+	connectionsClosed prometheus.Counter
 }
 
 func newRegistry() *prometheus.Registry {
@@ -39,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"operation", "kind", "decision"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "rejected_requests_total",
-			Help: "Requests refused before review (malformed, oversized, wrong version), by HTTP status code.",
+			Help: "Requests refused before review (malformed, oversized, wrong version; 429 when the memory budget or the bound on requests in flight had no room), by HTTP status code.",
 		}, []string{"code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "request_duration_seconds",
@@ -58,7 +60,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: ns, Name: "reloads_total",
 			Help: "Reloads of changed files, by what (policy, certificate) and outcome (success, error).",
 		}, []string{"what", "outcome"}),
+		connectionsClosed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "connections_closed_total",
+			Help: "Connections closed to keep the connection bound: new ones refused, and idle ones closed to make room.",
+		}),
 	}
-	reg.MustRegister(m.decisions, m.reviews, m.rejected, m.latency, m.inFlight, m.panics, m.reloads)
+	reg.MustRegister(m.decisions, m.reviews, m.rejected, m.latency, m.inFlight, m.panics, m.reloads, m.connectionsClosed)
 	return m
 }

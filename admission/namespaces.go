@@ -39,13 +39,19 @@ var namespacesResource = schema.GroupVersionResource{Version: "v1", Resource: "n
 type namespaceCache struct {
 	client   metadata.Interface
 	informer cache.SharedIndexInformer
+	stop     context.CancelFunc // ends the watch; the caller's context does too
 }
 
 var _ NamespaceLabeler = (*namespaceCache)(nil)
 
+// namespaceListTimeout bounds the wait for the first list of namespaces.
+const namespaceListTimeout = 30 * time.Second
+
 // WatchNamespaces returns a NamespaceLabeler that watches the cluster's
 // namespaces (metadata only; RBAC: get, list and watch namespaces) until
-// ctx ends.
+// ctx ends. It returns once the namespaces are listed, or with the error
+// of the first list (a 403 when RBAC does not allow it), so that namespace
+// labels are known readable before the first review.
 func WatchNamespaces(ctx context.Context, cfg *rest.Config) (NamespaceLabeler, error) {
 	client, err := metadata.NewForConfig(cfg)
 	if err != nil {
@@ -55,8 +61,43 @@ func WatchNamespaces(ctx context.Context, cfg *rest.Config) (NamespaceLabeler, e
 	if err := inf.SetTransform(keepLabels); err != nil {
 		return nil, fmt.Errorf("watching namespaces: %w", err)
 	}
+	failed := make(chan error, 1)
+	err = inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+		select {
+		case failed <- err:
+		default:
+		}
+		cache.DefaultWatchErrorHandler(ctx, r, err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watching namespaces: %w", err)
+	}
+	ctx, stop := context.WithCancel(ctx)
 	go inf.RunWithContext(ctx)
-	return &namespaceCache{client: client, informer: inf}, nil
+	if err := listed(ctx, inf, failed); err != nil {
+		stop()
+		return nil, fmt.Errorf("listing namespaces: %w", err)
+	}
+	return &namespaceCache{client: client, informer: inf, stop: stop}, nil
+}
+
+// listed waits for an informer's first list, its first error, or
+// namespaceListTimeout.
+func listed(ctx context.Context, inf cache.SharedIndexInformer, failed <-chan error) error {
+	ctx, cancel := context.WithTimeout(ctx, namespaceListTimeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !inf.HasSynced() {
+		select {
+		case err := <-failed:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("not listed within %s: %w", namespaceListTimeout, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
 }
 
 // keepLabels drops everything but a namespace's name and labels before it

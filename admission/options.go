@@ -23,12 +23,22 @@ const (
 	// DefaultShutdownTimeout bounds graceful shutdown: in-flight reviews
 	// finish within the 5s webhook timeout, so 10s is ample.
 	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultMaxConnections bounds open connections: kube-apiserver uses a
+	// few (HTTP/2, one per API server), probes and scrapes one each; at the
+	// bound the longest idle connection makes room for a new one.
+	DefaultMaxConnections = 512
 )
 
-// MaxRequestBytes caps an AdmissionReview body: kube-apiserver stores
-// objects of at most 1.5 MiB, and a review carries an object and its old
-// version, so 3 MiB admits every real request.
-const MaxRequestBytes = 3 << 20
+// MaxRequestBytes caps an AdmissionReview body. etcd stores values of at
+// most 1.5 MiB (its default --max-request-bytes); kube-apiserver stores
+// built-in kinds as protobuf, and their JSON in a review is up to 2.1 times
+// larger (a pod of thousands of containers with the fields kube-apiserver
+// fills in: 0.8 MB protobuf, 1.7 MB JSON); an UPDATE carries the object and
+// its old version, and the envelope (user, groups, options) adds a few
+// kilobytes: 2 × 1.5 MiB × 2.1 + 0.7 MiB = 7 MiB. An object that could
+// never be stored may be larger; it is refused with 413, which
+// failurePolicy: Fail turns into a refusal.
+const MaxRequestBytes = 7 << 20
 
 // budgetShare is the part of the request's own timeout (the `timeout`
 // query parameter kube-apiserver sends) that resolution may use.
@@ -48,9 +58,15 @@ type Options struct {
 	PolicyPaths []string
 	// Resolver resolves lineages (Offline when nil).
 	Resolver Resolver
-	// Namespaces gives namespaces' labels for namespace selectors; when
-	// nil, they are unknown and rules that select by them are skipped.
+	// Namespaces gives namespaces' labels for namespace selectors. When
+	// nil, policies that select namespaces by label do not load (NewServer
+	// fails with ErrNoNamespaceLabels, a reload is refused), unless
+	// SkipNamespaceSelectors is set.
 	Namespaces NamespaceLabeler
+	// SkipNamespaceSelectors, without Namespaces, loads policies that
+	// select namespaces by label anyway: the rules they select are skipped,
+	// each with a warning in the response.
+	SkipNamespaceSelectors bool
 	// ResolveBudget bounds lineage resolution per request
 	// (DefaultResolveBudget when zero); a request's own timeout lowers it.
 	ResolveBudget time.Duration
@@ -60,6 +76,15 @@ type Options struct {
 	// ShutdownTimeout bounds graceful shutdown (DefaultShutdownTimeout when
 	// zero).
 	ShutdownTimeout time.Duration
+	// MemoryBudget bounds the memory reviews in flight hold, in bytes
+	// (DefaultMemoryBudget when zero): each reserves its share before it
+	// reads its body, and one that finds no room within half a second is
+	// answered 429 with Retry-After, which kube-apiserver retries.
+	MemoryBudget int64
+	// MaxConnections bounds open connections (DefaultMaxConnections when
+	// zero); at the bound the longest idle connection is closed to make
+	// room for a new one, and a new one is closed when none is idle.
+	MaxConnections int
 	// Logger receives one line per decision worth logging and reload
 	// events (discarded when nil).
 	Logger *slog.Logger
@@ -86,6 +111,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.MemoryBudget <= 0 {
+		o.MemoryBudget = DefaultMemoryBudget
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = DefaultMaxConnections
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -3,6 +3,7 @@ package admission
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -20,18 +21,26 @@ import (
 // a set that fails to load leaves the previous one in force.
 type policyStore struct {
 	paths []string
-	set   atomic.Pointer[policy.Set]
+	// accept refuses a set the server cannot apply as written (nil: every
+	// set that loads).
+	accept func(*policy.Set) error
+	set    atomic.Pointer[policy.Set]
 	// seen is the content of the files last tried, loaded or not, so a bad
 	// file is reported once, not at every check.
 	seen []policy.File
 }
 
-func newPolicyStore(paths []string) (*policyStore, error) {
-	s := &policyStore{paths: paths}
+func newPolicyStore(paths []string, accept func(*policy.Set) error) (*policyStore, error) {
+	s := &policyStore{paths: paths, accept: accept}
 	if len(paths) == 0 {
 		set, err := policy.NewSet(policy.Builtin())
 		if err != nil {
 			return nil, fmt.Errorf("compiling the built-in policy: %w", err)
+		}
+		if accept != nil {
+			if err := accept(set); err != nil {
+				return nil, err
+			}
 		}
 		s.set.Store(set)
 		return s, nil
@@ -40,7 +49,7 @@ func newPolicyStore(paths []string) (*policyStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	set, err := compile(files)
+	set, err := s.compile(files)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +75,7 @@ func (s *policyStore) reload() (bool, error) {
 		return false, nil
 	}
 	s.seen = files
-	set, err := compile(files)
+	set, err := s.compile(files)
 	if err != nil {
 		return false, err
 	}
@@ -91,7 +100,7 @@ func (s *policyStore) watch(ctx context.Context, interval time.Duration, log *sl
 	})
 }
 
-func compile(files []policy.File) (*policy.Set, error) {
+func (s *policyStore) compile(files []policy.File) (*policy.Set, error) {
 	ps, err := policy.Load(files...)
 	if err != nil {
 		return nil, err
@@ -99,7 +108,16 @@ func compile(files []policy.File) (*policy.Set, error) {
 	if err := policy.ReadKeys(ps, os.ReadFile); err != nil {
 		return nil, err
 	}
-	return policy.NewSet(ps)
+	set, err := policy.NewSet(ps)
+	if err != nil {
+		return nil, err
+	}
+	if s.accept != nil {
+		if err := s.accept(set); err != nil {
+			return nil, err
+		}
+	}
+	return set, nil
 }
 
 // readPolicyFiles reads the files named, and the policy files directly in
@@ -170,9 +188,37 @@ func policyNames(set *policy.Set) []string {
 // built-in policy when paths is empty), for what must be set up before it
 // starts, such as the resolver's catalog of known bases.
 func LoadPolicies(paths []string) (*policy.Set, error) {
-	s, err := newPolicyStore(paths)
+	s, err := newPolicyStore(paths, nil)
 	if err != nil {
 		return nil, err
 	}
 	return s.Set(), nil
+}
+
+// ErrNoNamespaceLabels is wrapped by the error of a policy set that selects
+// namespaces by label where no namespace labels can be read.
+var ErrNoNamespaceLabels = errors.New("no namespace labels can be read")
+
+// needNamespaceLabels refuses a set that selects namespaces by label: the
+// server has no namespace labels, and was not told to skip those rules.
+func needNamespaceLabels(set *policy.Set) error {
+	if !set.SelectsNamespaces() {
+		return nil
+	}
+	return fmt.Errorf("%s selects namespaces by label (namespaceSelector), and %w", selectingPolicy(set), ErrNoNamespaceLabels)
+}
+
+// selectingPolicy names the first policy that selects namespaces by label.
+func selectingPolicy(set *policy.Set) string {
+	for _, p := range set.Policies() {
+		if m := p.Spec.Match; m != nil && m.NamespaceSelector != nil {
+			return fmt.Sprintf("policy %q", p.Metadata.Name)
+		}
+		for _, r := range p.Spec.Rules {
+			if r.Match != nil && r.Match.NamespaceSelector != nil {
+				return fmt.Sprintf("rule %q of policy %q", r.Name, p.Metadata.Name)
+			}
+		}
+	}
+	return "a policy"
 }

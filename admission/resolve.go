@@ -63,9 +63,13 @@ func (p resolverPanic) String() string {
 	return fmt.Sprintf("resolver panicked: %v\n%s", p.value, p.stack)
 }
 
-// resolveAll resolves every distinct reference concurrently within budget.
-// References that did not finish in time get the image itself as lineage,
-// with an error wrapping ErrResolveTimeout.
+// resolveWorkers bounds the references one review resolves at once: a
+// review of thousands of images must not start thousands of goroutines.
+const resolveWorkers = 32
+
+// resolveAll resolves every distinct reference within budget, at most
+// resolveWorkers at once. References that did not finish in time get the
+// image itself as lineage, with an error wrapping ErrResolveTimeout.
 func resolveAll(ctx context.Context, r Resolver, budget time.Duration, refs []imageref.Ref, creds Credentials) []lineage.Lineage {
 	out := make([]lineage.Lineage, len(refs))
 	if _, ok := r.(offline); ok {
@@ -76,20 +80,20 @@ func resolveAll(ctx context.Context, r Resolver, budget time.Duration, refs []im
 	}
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	type done struct {
-		i      int
-		l      lineage.Lineage
-		panics *resolverPanic
+	todo := make(chan int, len(refs))
+	for i := range refs {
+		todo <- i
 	}
-	ch := make(chan done, len(refs)) // buffered: late resolvers never block
-	for i, ref := range refs {
+	close(todo)
+	ch := make(chan resolved, len(refs)) // buffered: late resolvers never block
+	for range min(len(refs), resolveWorkers) {
 		go func() {
-			defer func() {
-				if v := recover(); v != nil {
-					ch <- done{i: i, panics: &resolverPanic{value: v, stack: debug.Stack()}}
+			for i := range todo {
+				if ctx.Err() != nil {
+					return
 				}
-			}()
-			ch <- done{i: i, l: r.Resolve(ctx, ref, creds)}
+				ch <- resolveOne(ctx, r, i, refs[i], creds)
+			}
 		}()
 	}
 	finished := make([]bool, len(refs))
@@ -110,6 +114,24 @@ func resolveAll(ctx context.Context, r Resolver, budget time.Duration, refs []im
 		}
 	}
 	return out
+}
+
+// resolved is one reference's lineage, or the resolver's panic.
+type resolved struct {
+	i      int
+	l      lineage.Lineage
+	panics *resolverPanic
+}
+
+// resolveOne resolves refs[i], recovering a panic so that the request's
+// own goroutine re-raises it.
+func resolveOne(ctx context.Context, r Resolver, i int, ref imageref.Ref, creds Credentials) (d resolved) {
+	defer func() {
+		if v := recover(); v != nil {
+			d = resolved{i: i, panics: &resolverPanic{value: v, stack: debug.Stack()}}
+		}
+	}()
+	return resolved{i: i, l: r.Resolve(ctx, ref, creds)}
 }
 
 // withImage keeps the image itself in a lineage that failed to resolve, so

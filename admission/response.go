@@ -12,6 +12,21 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
+// What an answer holds, whatever the object: kube-apiserver passes the
+// denial to the client whole, and keeps at most 4,096 runes of warnings.
+const (
+	// shownResults is how many denying results a denial names, one line
+	// each; the rest are counted (the log line names more).
+	shownResults = 10
+	// shownWarnings is how many warnings an answer holds, the last of them
+	// counting the rest.
+	shownWarnings = 10
+	// maxLineRunes bounds one line of a denial or one warning: a rule's
+	// message, an image, a field path and what to use instead, with room
+	// to spare.
+	maxLineRunes = 2048
+)
+
 // blocks reports whether a result denies admission: a failure or an error
 // (an invalid reference, an unresolvable lineage under onResolveError:
 // deny) of an enforced rule. Errors fail closed.
@@ -43,23 +58,17 @@ const (
 )
 
 func (d *decision) verdict() verdict {
-	v := allowed
-	if len(d.notes) > 0 {
-		v = warned
+	switch {
+	case d.blocking.n > 0:
+		return denied
+	case d.warned.n > 0 || d.preexisting.n > 0 || len(d.notes) > 0:
+		return warned
 	}
-	for i := range d.results {
-		switch r := &d.results[i]; {
-		case blocks(r):
-			return denied
-		case warns(r):
-			v = warned
-		}
-	}
-	return v
+	return allowed
 }
 
-// response answers a review: denied with one message listing every
-// blocking result, allowed otherwise; warnings in both cases.
+// response answers a review: denied with one message naming the first
+// blocking results, allowed otherwise; warnings in both cases.
 func (d *decision) response(uid types.UID) *admissionv1.AdmissionResponse {
 	resp := &admissionv1.AdmissionResponse{UID: uid, Allowed: true, Warnings: d.warnings()}
 	if d.verdict() != denied {
@@ -77,43 +86,81 @@ func (d *decision) response(uid types.UID) *admissionv1.AdmissionResponse {
 
 // denial is the message of a denied request: the resource, then a line per
 // blocking result naming the rule, the container, its field, the image,
-// why, and what to use instead.
+// why, and what to use instead; after shownResults lines, a count of the
+// rest.
 func (d *decision) denial() string {
-	var lines []string
-	containers := map[string]bool{}
-	for i := range d.results {
-		r := &d.results[i]
-		if !blocks(r) {
-			continue
-		}
-		containers[r.Subject.Field] = true
-		lines = append(lines, fmt.Sprintf("- [%s/%s] %s", r.Policy.Metadata.Name, r.Rule.Name, r.Message))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: enforced base-image rules fail for %d of %d container images judged:", oneLine(d.res.ID()), len(d.blocking.fields), d.judged)
+	for i := range d.blocking.results[:min(shownResults, len(d.blocking.results))] {
+		r := &d.blocking.results[i]
+		b.WriteString("\n" + oneLine(fmt.Sprintf("- [%s/%s] %s", r.Policy.Metadata.Name, r.Rule.Name, r.Message)))
 	}
-	head := fmt.Sprintf("%s: enforced base-image rules fail for %d of %d container images judged:", d.res.ID(), len(containers), d.judged)
-	return head + "\n" + strings.Join(lines, "\n")
+	if rest := d.blocking.n - shownResults; rest > 0 {
+		fmt.Fprintf(&b, "\n- and %d more failing results (the webhook's log names the first %d)", rest, keptResults)
+	}
+	return b.String()
 }
 
-// warnings are single lines: kube-apiserver drops a warning holding a
-// control character.
+// warnings are single lines, at most shownWarnings of them: notes first,
+// then the pre-existing failures of an UPDATE in one line, then what audit
+// and warn rules found.
 func (d *decision) warnings() []string {
 	var out []string
 	for _, n := range d.notes {
-		out = append(out, oneLine("baseguard: "+n))
+		out = append(out, "baseguard: "+n)
 	}
-	for i := range d.results {
-		r := &d.results[i]
-		if warns(r) {
-			out = append(out, oneLine(fmt.Sprintf("baseguard %s [%s/%s]: %s", r.Action, r.Policy.Metadata.Name, r.Rule.Name, r.Message)))
-		}
+	if p := &d.preexisting; p.n > 0 {
+		r := &p.results[0]
+		out = append(out, fmt.Sprintf("baseguard: %d failing results were in the object before this update and do not block it, among them [%s/%s] %s", p.n, r.Policy.Metadata.Name, r.Rule.Name, r.Message))
+	}
+	for i := range d.warned.results {
+		r := &d.warned.results[i]
+		out = append(out, fmt.Sprintf("baseguard %s [%s/%s]: %s", r.Action, r.Policy.Metadata.Name, r.Rule.Name, r.Message))
+	}
+	total := len(d.notes) + min(d.preexisting.n, 1) + d.warned.n
+	if total > shownWarnings {
+		out = append(out[:shownWarnings-1], fmt.Sprintf("baseguard: and %d more warnings", total-(shownWarnings-1)))
+	}
+	for i := range out {
+		out[i] = oneLine(out[i])
 	}
 	return out
 }
 
+// oneLine makes s safe to print on one line: control and format characters
+// (newlines, escape sequences, bidirectional overrides; kube-apiserver drops
+// a warning holding one) are escaped as \n, \x1b or \u202e, and s is cut
+// at maxLineRunes.
 func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == maxLineRunes {
+			b.WriteString("…")
+			break
 		}
-		return r
-	}, s)
+		n++
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case isInvisible(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isInvisible reports characters that change how text reads without being
+// seen: C1 controls, format characters (bidirectional overrides, zero-width
+// joiners), line and paragraph separators.
+func isInvisible(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/baseguard/baseguard/imageref"
 	"github.com/baseguard/baseguard/lineage"
+	"github.com/baseguard/baseguard/policy"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -208,14 +209,14 @@ spec:
 		denial     string
 	}{
 		{"labels known and selected", ns, false, "", "wolfi-only"},
-		{"labels unknown: rule skipped with a warning", nil, true, "labels of namespace", ""},
+		{"labels unknown, rules skipped: a warning", nil, true, "rule wolfi-only skipped: the rule selects namespaces by label and the labels of namespace", ""},
 		{"labels not readable: fail closed", NamespaceLabelerFunc(func(context.Context, string) (map[string]string, error) {
 			return nil, errors.New("forbidden")
 		}), false, "", "could not be read: forbidden"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, ts := newTestServer(t, Options{PolicyPaths: []string{p}, Namespaces: tc.namespaces})
+			_, ts := newTestServer(t, Options{PolicyPaths: []string{p}, Namespaces: tc.namespaces, SkipNamespaceSelectors: tc.namespaces == nil})
 			rv, out := review(t, ts, readRequest(t, "pod-create-approved-allowed"))
 			if rv.Response.Allowed != tc.allowed {
 				t.Errorf("allowed = %v, want %v: %s", rv.Response.Allowed, tc.allowed, out)
@@ -282,5 +283,41 @@ func TestDryRunJudgedNotRecorded(t *testing.T) {
 	}
 	if n := counterValue(t, reg, "baseguard_admission_decisions_total", map[string]string{"policy": "enforce-base-images", "rule": "block-deprecated-base-images", "result": "fail"}); n != 1 {
 		t.Errorf("decisions_total{block-deprecated-base-images, fail} = %v, want 1", n)
+	}
+}
+
+// TestNoNamespaceLabelsRefusesSelectors: without namespace labels, and not
+// told to skip the rules that need them, a server does not start with a
+// policy that selects namespaces by label, and does not reload into one.
+func TestNoNamespaceLabelsRefusesSelectors(t *testing.T) {
+	selecting := `
+apiVersion: baseguard.dev/v1alpha1
+kind: BaseImagePolicy
+metadata: {name: restricted}
+spec:
+  rules:
+    - name: wolfi-only
+      match: {namespaceSelector: {matchLabels: {tier: restricted}}}
+      allow: ["registry.example.com/base/wolfi*"]
+`
+	_, err := NewServer(Options{PolicyPaths: []string{writePolicy(t, selecting)}})
+	if !errors.Is(err, ErrNoNamespaceLabels) || !strings.Contains(err.Error(), `rule "wolfi-only" of policy "restricted" selects namespaces by label`) {
+		t.Errorf("NewServer: %v, want ErrNoNamespaceLabels naming the rule", err)
+	}
+	path := writePolicy(t, string(policy.BuiltinYAML()))
+	reg := newRegistry()
+	s := serve(t, Options{PolicyPaths: []string{path}, Registry: reg})
+	if err := os.WriteFile(path, []byte(selecting), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for counterValue(t, reg, "baseguard_reloads_total", map[string]string{"what": "policy", "outcome": "error"}) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the reload into a policy selecting namespaces was not refused within 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if resp, err := s.review(readRequest(t, "pod-create-centos-denied")); err != nil || resp.Allowed {
+		t.Errorf("after the refused reload the built-in policy is not in force: %+v, %v", resp, err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/baseguard/baseguard/policy"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -25,13 +26,33 @@ const (
 )
 
 // HTTP server limits: a review arrives in one request well within the
-// webhook timeout, so slow or idle clients are cut off early.
+// webhook timeout, so slow or idle clients are cut off early, and what a
+// connection may make the server hold is bounded.
 const (
+	// readHeaderTimeout also bounds the TLS handshake.
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 10 * time.Second
 	writeTimeout      = 15 * time.Second
-	idleTimeout       = 90 * time.Second // as kube-apiserver's own idle connection timeout
-	maxHeaderBytes    = 64 << 10
+	// idleTimeout closes a connection with no request in flight: kube-
+	// apiserver reconnects in a millisecond when it has a review to send.
+	idleTimeout = 30 * time.Second
+	// maxHeaderBytes: a review's headers are a few hundred bytes (a bearer
+	// token, when kube-apiserver authenticates, a few kilobytes).
+	maxHeaderBytes = 16 << 10
+	// maxStreams bounds a connection's concurrent HTTP/2 requests, and
+	// with them the handlers a connection can start: kube-apiserver opens
+	// another connection when it needs more.
+	maxStreams = 32
+	// h2Window is the HTTP/2 receive window of a connection (and of a
+	// stream): what a connection's unread request bodies may hold, the
+	// least HTTP/2 allows. Bodies are read as fast as the window refills.
+	h2Window = 64 << 10
+	// h2FrameSize is the largest HTTP/2 frame read: a connection keeps a
+	// buffer of the largest it read.
+	h2FrameSize = 16 << 10
+	// maxInFlight bounds the requests being answered at once; beyond it a
+	// request is answered 429 with Retry-After at once.
+	maxInFlight = 1024
 )
 
 // Server is the admission webhook: /validate, health, readiness and
@@ -43,13 +64,19 @@ type Server struct {
 	mux     *http.ServeMux
 	cert    *certificate // nil until a certificate is configured
 	ready   atomic.Bool
+	// inFlight counts the requests being answered, for maxInFlight.
+	inFlight atomic.Int64
 }
 
 // NewServer loads the policies (and the certificate, when configured) and
 // returns a server ready to Run. It fails when either does not load.
 func NewServer(opts Options) (*Server, error) {
 	opts = opts.withDefaults()
-	policies, err := newPolicyStore(opts.PolicyPaths)
+	var accept func(*policy.Set) error
+	if opts.Namespaces == nil && !opts.SkipNamespaceSelectors {
+		accept = needNamespaceLabels
+	}
+	policies, err := newPolicyStore(opts.PolicyPaths, accept)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +90,7 @@ func NewServer(opts Options) (*Server, error) {
 		policies:   policies,
 		resolver:   opts.Resolver,
 		namespaces: opts.Namespaces,
+		memory:     newMemoryBudget(opts.MemoryBudget),
 		budget:     opts.ResolveBudget,
 		now:        opts.Now,
 		metrics:    s.metrics,
@@ -102,6 +130,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.cert.watch(watchCtx, s.opts.ReloadInterval, s.opts.Logger, s.metrics)
 	go s.handler.policies.watch(watchCtx, s.opts.ReloadInterval, s.opts.Logger, s.metrics)
 
+	limited := newConnLimiter(ln, s.opts.MaxConnections, s.metrics.connectionsClosed.Inc)
 	srv := &http.Server{
 		Handler:           s.mux,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.cert.GetCertificate},
@@ -110,9 +139,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams:          maxStreams,
+			MaxReadFrameSize:              h2FrameSize,
+			MaxReceiveBufferPerConnection: h2Window,
+			MaxReceiveBufferPerStream:     h2Window,
+		},
+		ConnState: limited.connState,
 		// TLS handshake failures (probes, scanners) are noise at info level.
 		ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
 	}
+	ln = limited
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	s.ready.Store(true)
@@ -145,11 +182,19 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// instrument counts and times requests, and turns a panic into a 500 that
-// is counted and logged: one request never takes the server down.
+// instrument counts and times requests, refuses those beyond maxInFlight,
+// and turns a panic into a 500 that is counted and logged: one request
+// never takes the server down.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if s.inFlight.Add(1) > maxInFlight {
+			s.inFlight.Add(-1)
+			s.handler.refuse(w, r, fmt.Errorf("%w: %d requests in flight", errBusy, maxInFlight))
+			s.metrics.latency.WithLabelValues(strconv.Itoa(http.StatusTooManyRequests)).Observe(time.Since(start).Seconds())
+			return
+		}
+		defer s.inFlight.Add(-1)
 		s.metrics.inFlight.Inc()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		defer func() {

@@ -1,6 +1,9 @@
 package admission
 
 import (
+	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/baseguard/baseguard/subject"
@@ -9,189 +12,145 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// An object arrives as JSON, and subject.ReadObject reads YAML nodes. A
-// full YAML parse of a pod costs more than the rest of a review, so the
-// object is decoded into the few fields subjects are made of (the wire
-// types, one pass of encoding/json) and those are handed to ReadObject as
-// a small node tree: the same extraction as `check`, at a fraction of the
-// cost. TestWireCoversEveryPodKind keeps the wire types in step with
-// subject.PodKinds.
-
-// wireReview is an AdmissionReview whose objects are decoded straight into
-// wire objects: one pass over the body.
+// wireReview is an AdmissionReview whose objects are left in the body as
+// they stand: decoding the review copies none of them.
 type wireReview struct {
 	metav1.TypeMeta `json:",inline"`
 	Request         *wireRequest `json:"request"`
 }
 
-// wireRequest shadows the request's raw objects with wire objects.
+// wireRequest shadows the request's raw objects.
 type wireRequest struct {
 	admissionv1.AdmissionRequest
-	Object    *wireObject `json:"object"`
-	OldObject *wireObject `json:"oldObject"`
-	// objectErr is why an object could not be decoded.
-	objectErr error
+	Object    rawObject `json:"object"`
+	OldObject rawObject `json:"oldObject"`
 }
 
-// wireObject holds every place a pod-bearing kind keeps its pod spec.
-type wireObject struct {
-	APIVersion string        `json:"apiVersion"`
-	Kind       string        `json:"kind"`
-	Metadata   wireMeta      `json:"metadata"`
-	Spec       *wireSpec     `json:"spec"`
-	Template   *wireTemplate `json:"template"` // PodTemplate
-}
+// rawObject is an object's JSON, a slice of the review's body (which lives
+// as long as the review); nil for null or absent.
+type rawObject []byte
 
-type wireMeta struct {
-	Name         string            `json:"name"`
-	GenerateName string            `json:"generateName"`
-	Namespace    string            `json:"namespace"`
-	Labels       map[string]string `json:"labels"`
-}
-
-// wireSpec is a Pod's spec, or a workload's spec holding a template, or a
-// CronJob's holding a job template.
-type wireSpec struct {
-	wirePodSpec
-	Template    *wireTemplate    `json:"template"`
-	JobTemplate *wireJobTemplate `json:"jobTemplate"`
-}
-
-type wireJobTemplate struct {
-	Spec *struct {
-		Template *wireTemplate `json:"template"`
-	} `json:"spec"`
-}
-
-type wireTemplate struct {
-	Spec *wirePodSpec `json:"spec"`
-}
-
-type wirePodSpec struct {
-	InitContainers      []wireContainer `json:"initContainers"`
-	Containers          []wireContainer `json:"containers"`
-	EphemeralContainers []wireContainer `json:"ephemeralContainers"`
-	ServiceAccountName  string          `json:"serviceAccountName"`
-	ImagePullSecrets    []struct {
-		Name string `json:"name"`
-	} `json:"imagePullSecrets"`
-}
-
-type wireContainer struct {
-	Name  string  `json:"name"`
-	Image *string `json:"image"`
-}
-
-// podSpec returns the object's pod spec; nil when its kind has none, or it
-// lacks one.
-func (o *wireObject) podSpec() *wirePodSpec {
-	path, ok := subject.PodKinds[o.Kind]
-	if !ok {
+// UnmarshalJSON keeps b, a slice of the body being decoded.
+func (o *rawObject) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*o = nil
 		return nil
 	}
-	switch strings.Join(path, ".") {
-	case "spec":
-		if o.Spec != nil {
-			return &o.Spec.wirePodSpec
-		}
-	case "template.spec":
-		if o.Template != nil {
-			return o.Template.Spec
-		}
-	case "spec.template.spec":
-		if o.Spec != nil && o.Spec.Template != nil {
-			return o.Spec.Template.Spec
-		}
-	case "spec.jobTemplate.spec.template.spec":
-		if o.Spec != nil && o.Spec.JobTemplate != nil && o.Spec.JobTemplate.Spec != nil && o.Spec.JobTemplate.Spec.Template != nil {
-			return o.Spec.JobTemplate.Spec.Template.Spec
-		}
-	}
+	*o = b
 	return nil
 }
 
-// subjects reads the object's subjects with subject.ReadObject.
-func (o *wireObject) subjects(defaultNamespace string) (*subject.Resource, []subject.Subject, error) {
-	return subject.ReadObject("", o.node(), subject.Options{DefaultNamespace: defaultNamespace})
+// Limits of one object, whatever it holds; an object beyond them is
+// refused, not judged in part.
+const (
+	// MaxObjectValues bounds the keys and values of one object: its tree
+	// then holds at most 40 MiB. A pod of 8,000 containers with the fields
+	// kube-apiserver fills in has about 240,000.
+	MaxObjectValues = 1 << 18
+	// MaxObjectImages bounds the images of one object (container images
+	// and image volumes), and with them the lineages and results a review
+	// holds: thousands of containers are judged, tens of thousands refused.
+	MaxObjectImages = 10000
+)
+
+// errObjectTooLarge is wrapped by the error of an object beyond the limits.
+var errObjectTooLarge = errors.New("too large to judge")
+
+// object is what a review keeps of an object once it has been read: the
+// node tree is dropped, the strings subjects hold stay.
+type object struct {
+	res  *subject.Resource
+	subs []subject.Subject
+	// creds say where the pod's registry credentials are.
+	creds Credentials
 }
 
-// node builds the YAML node tree ReadObject reads: identity, metadata and
-// the pod spec's container lists at the kind's path.
-func (o *wireObject) node() *yaml.Node {
-	meta := mapping(
-		"name", str(o.Metadata.Name),
-		"generateName", str(o.Metadata.GenerateName),
-		"namespace", str(o.Metadata.Namespace),
-		"labels", stringMapping(o.Metadata.Labels),
-	)
-	obj := mapping("apiVersion", str(o.APIVersion), "kind", str(o.Kind), "metadata", meta)
-	spec := o.podSpec()
-	if spec == nil {
-		return obj
+// readObject reads an object's resource and subjects with
+// subject.ReadObject, and its pod's credentials. values is
+// countValues(raw); kind is the request's, for an object that names none.
+// The object's resource is nil when its kind is not one baseguard judges.
+func readObject(name string, raw rawObject, values int, kind metav1.GroupVersionKind, opt subject.Options) (*object, error) {
+	if values > MaxObjectValues {
+		return nil, fmt.Errorf("the %s holds more than %d keys and values: %w", name, MaxObjectValues, errObjectTooLarge)
 	}
-	n := spec.node()
-	path := subject.PodKinds[o.Kind]
-	for i := len(path) - 1; i >= 0; i-- {
-		n = mapping(path[i], n)
+	tree, err := objectTree(raw, values)
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s: %w", name, err)
 	}
-	obj.Content = append(obj.Content, n.Content...)
-	return obj
+	if tree.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("reading the %s: not a JSON object", name)
+	}
+	withKind(tree, kind)
+	res, subs, err := subject.ReadObject(name, tree, opt)
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s: %w", name, err)
+	}
+	if len(subs) > MaxObjectImages {
+		return nil, fmt.Errorf("the %s holds %d images, more than %d: %w", name, len(subs), MaxObjectImages, errObjectTooLarge)
+	}
+	o := &object{res: res, subs: subs}
+	if len(subs) > 0 {
+		o.creds = credentials(podSpec(tree, subs[0]), res.Namespace)
+	}
+	return o, nil
 }
 
-func (s *wirePodSpec) node() *yaml.Node {
-	n := mapping()
-	for _, l := range []struct {
-		list subject.List
-		cs   []wireContainer
-	}{
-		{subject.InitContainers, s.InitContainers},
-		{subject.Containers, s.Containers},
-		{subject.EphemeralContainers, s.EphemeralContainers},
-	} {
-		if l.cs == nil {
-			continue
-		}
-		seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-		for _, c := range l.cs {
-			cn := mapping("name", str(c.Name))
-			if c.Image != nil {
-				cn.Content = append(cn.Content, str("image"), str(*c.Image))
+// podSpec finds the pod spec a subject was read from: its field path up to
+// the container list (`spec.template.spec` of
+// `spec.template.spec.containers[0].image`).
+func podSpec(tree *yaml.Node, s subject.Subject) *yaml.Node {
+	i := strings.LastIndex(s.Field, "."+string(s.List)+"[")
+	if i < 0 {
+		return nil
+	}
+	n := tree
+	for _, key := range strings.Split(s.Field[:i], ".") {
+		key, index, indexed := strings.Cut(key, "[")
+		n = child(n, key)
+		if indexed {
+			k, err := strconv.Atoi(strings.TrimSuffix(index, "]"))
+			if n == nil || n.Kind != yaml.SequenceNode || err != nil || k < 0 || k >= len(n.Content) {
+				return nil
 			}
-			seq.Content = append(seq.Content, cn)
+			n = n.Content[k]
 		}
-		n.Content = append(n.Content, str(string(l.list)), seq)
 	}
 	return n
 }
 
-// credentials says where the pod's registry credentials are.
-func (s *wirePodSpec) credentials(namespace string) Credentials {
-	c := Credentials{Namespace: namespace, ServiceAccount: s.ServiceAccountName}
+// credentials says where the registry credentials of a pod spec's images
+// are: its service account (default when unset) and imagePullSecrets.
+func credentials(spec *yaml.Node, namespace string) Credentials {
+	c := Credentials{Namespace: namespace, ServiceAccount: scalar(child(spec, "serviceAccountName"))}
 	if c.ServiceAccount == "" {
 		c.ServiceAccount = "default"
 	}
-	for _, p := range s.ImagePullSecrets {
-		if p.Name != "" {
-			c.PullSecrets = append(c.PullSecrets, p.Name)
+	if secrets := child(spec, "imagePullSecrets"); secrets != nil && secrets.Kind == yaml.SequenceNode {
+		for _, s := range secrets.Content {
+			if name := scalar(child(s, "name")); name != "" {
+				c.PullSecrets = append(c.PullSecrets, name)
+			}
 		}
 	}
 	return c
 }
 
-func mapping(kv ...any) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	for i := 0; i+1 < len(kv); i += 2 {
-		n.Content = append(n.Content, str(kv[i].(string)), kv[i+1].(*yaml.Node))
+// child returns the value of key in a mapping node, or nil.
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
 	}
-	return n
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
-func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
-
-func stringMapping(m map[string]string) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	for k, v := range m {
-		n.Content = append(n.Content, str(k), str(v))
+func scalar(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+		return ""
 	}
-	return n
+	return n.Value
 }

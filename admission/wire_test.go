@@ -9,6 +9,7 @@ import (
 	"github.com/baseguard/baseguard/subject"
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
 )
 
@@ -22,15 +23,21 @@ func viaYAML(t testing.TB, raw []byte) (*subject.Resource, []subject.Subject, er
 	if len(doc.Content) == 0 {
 		return nil, nil, nil
 	}
-	return subject.ReadObject("", doc.Content[0], subject.Options{DefaultNamespace: "default"})
+	return subject.ReadObject("object", doc.Content[0], subject.Options{DefaultNamespace: "default"})
 }
 
+// viaWire reads an object as a review does: checked by the decoder
+// kube-apiserver uses, then as a node tree.
 func viaWire(raw []byte) (*subject.Resource, []subject.Subject, error) {
-	var o wireObject
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &o); err != nil {
+	var probe any
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &probe); err != nil {
 		return nil, nil, err
 	}
-	return o.subjects("default")
+	o, err := readObject("object", raw, countValues(raw), metav1.GroupVersionKind{}, subject.Options{DefaultNamespace: "default"})
+	if err != nil {
+		return nil, nil, err
+	}
+	return o.res, o.subs, nil
 }
 
 // comparable drops what only the YAML path knows (positions).

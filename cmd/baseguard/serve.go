@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -27,6 +28,9 @@ type serveOptions struct {
 	logLevel       string
 	logFormat      string
 	audit          auditServeOptions
+	// whyNoLabels says why namespace labels cannot be read, for the error
+	// that refuses a policy needing them.
+	whyNoLabels string
 }
 
 func newServeCmd() *cobra.Command {
@@ -38,14 +42,21 @@ func newServeCmd() *cobra.Command {
 /readyz and Prometheus /metrics beside it.
 
 CREATE and UPDATE of every pod-bearing kind and the pods/ephemeralcontainers
-subresource are judged; an UPDATE judges only containers it adds or whose
-image it changes. Enforced rules deny with one message naming every failing
-container; audit and warn rules answer with warnings.
+subresource are judged. An UPDATE judges the whole new object and the old
+one alike, and is denied for every failure the old object did not have (a
+new image, a label bringing a stricter rule into force); failures it had
+already do not block it and are told in a warning. Enforced rules deny with
+one message naming the first failing containers and counting the rest;
+audit and warn rules answer with warnings.
 
 The certificate, key and policy files are re-read when they change; files
 that do not load leave the previous ones in force. Namespace labels (for
 namespaceSelector) are watched when a cluster is reachable: in a pod through
-its service account, elsewhere with --kubeconfig.
+its service account, elsewhere with --kubeconfig. When a policy selects
+namespaces by label and no namespace labels can be read (no cluster, or
+RBAC does not let the webhook list namespaces), serve does not start, and a
+policy change that would need them is refused; --no-namespace-labels skips
+those rules instead, with a warning in every response they would apply to.
 
 With --resolve, lineages are looked up in registries, and the catalog of
 known bases is the policies' at start-up (restart to change it). With
@@ -79,7 +90,7 @@ SIGINT and SIGTERM shut the server down gracefully.`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for reading namespace labels and pull secrets (default: in-cluster config when in a pod)")
 	f.BoolVar(&o.resolve, "resolve", false, "resolve lineages from registries (anonymous or Docker-config credentials; see --pull-secrets); default: the image as written")
 	f.BoolVar(&o.pullSecrets, "pull-secrets", false, "with --resolve, also authenticate with pods' imagePullSecrets and their service accounts' (RBAC: get secrets and serviceaccounts)")
-	f.BoolVar(&o.noNamespaces, "no-namespace-labels", false, "do not read namespace labels (rules with namespaceSelector are skipped)")
+	f.BoolVar(&o.noNamespaces, "no-namespace-labels", false, "do not read namespace labels: rules with namespaceSelector are skipped, with a warning in the response (without it, serve does not start when such a rule cannot be decided)")
 	f.DurationVar(&o.resolveBudget, "resolve-budget", admission.DefaultResolveBudget, "time lineage resolution may take per request (lowered to 60% of the request's timeout)")
 	f.DurationVar(&o.reloadInterval, "reload-interval", admission.DefaultReloadInterval, "how often certificate and policy files are checked for changes")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every decision), info (denials, warnings), warn or error")
@@ -99,10 +110,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	namespaces, err := o.namespaceLabeler(ctx, cfg)
-	if err != nil {
-		return err
-	}
+	namespaces := o.namespaceLabeler(ctx, cfg, log)
 	kube, err := o.kubeClient(cfg)
 	if err != nil {
 		return err
@@ -112,17 +120,21 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		return err
 	}
 	srv, err := admission.NewServer(admission.Options{
-		Resolver:       resolver,
-		Addr:           o.listen,
-		CertFile:       o.certFile,
-		KeyFile:        o.keyFile,
-		PolicyPaths:    o.policies,
-		Namespaces:     namespaces,
-		ResolveBudget:  o.resolveBudget,
-		ReloadInterval: o.reloadInterval,
-		Logger:         log,
-		Registry:       o.audit.registry(),
+		Resolver:               resolver,
+		Addr:                   o.listen,
+		CertFile:               o.certFile,
+		KeyFile:                o.keyFile,
+		PolicyPaths:            o.policies,
+		Namespaces:             namespaces,
+		SkipNamespaceSelectors: o.noNamespaces,
+		ResolveBudget:          o.resolveBudget,
+		ReloadInterval:         o.reloadInterval,
+		Logger:                 log,
+		Registry:               o.audit.registry(),
 	})
+	if errors.Is(err, admission.ErrNoNamespaceLabels) {
+		return fmt.Errorf("%w (%s): run in a cluster or give --kubeconfig, with RBAC to get, list and watch namespaces; or --no-namespace-labels to skip those rules with a warning", err, o.whyNoLabels)
+	}
 	if err != nil {
 		return err
 	}
@@ -150,9 +162,7 @@ func (o *serveOptions) restConfig(log *slog.Logger) (*rest.Config, error) {
 			return nil, fmt.Errorf("reading the in-cluster config: %w", err)
 		}
 	default:
-		if !o.noNamespaces {
-			log.Warn("no cluster configured: namespace labels are unknown and rules selecting namespaces by label are skipped")
-		}
+		o.whyNoLabels = "no cluster is configured: no --kubeconfig, not in a pod"
 		return nil, nil
 	}
 	cfg.UserAgent = "baseguard/" + version
@@ -160,12 +170,20 @@ func (o *serveOptions) restConfig(log *slog.Logger) (*rest.Config, error) {
 }
 
 // namespaceLabeler watches namespaces in cfg's cluster; without one, or
-// with --no-namespace-labels, labels are unknown.
-func (o *serveOptions) namespaceLabeler(ctx context.Context, cfg *rest.Config) (admission.NamespaceLabeler, error) {
+// with --no-namespace-labels, labels are unknown. Namespaces that cannot be
+// listed leave them unknown too, and say why: the server then refuses
+// policies that need them.
+func (o *serveOptions) namespaceLabeler(ctx context.Context, cfg *rest.Config, log *slog.Logger) admission.NamespaceLabeler {
 	if o.noNamespaces || cfg == nil {
-		return nil, nil
+		return nil
 	}
-	return admission.WatchNamespaces(ctx, cfg)
+	ns, err := admission.WatchNamespaces(ctx, cfg)
+	if err != nil {
+		o.whyNoLabels = err.Error()
+		log.Warn("namespace labels cannot be read: policies that select namespaces by label will not load", "error", err)
+		return nil
+	}
+	return ns
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {

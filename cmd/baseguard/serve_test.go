@@ -105,3 +105,51 @@ func TestServeAnswersAndShutsDown(t *testing.T) {
 		t.Fatal("serve did not shut down")
 	}
 }
+
+// TestServeRefusesNamespaceSelectorsWithoutLabels: with no cluster to read
+// namespace labels from, serve does not start on a policy that selects
+// namespaces by label, unless told to skip those rules.
+func TestServeRefusesNamespaceSelectorsWithoutLabels(t *testing.T) {
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	dir := t.TempDir()
+	ca, err := pki.NewCA("test", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.WriteServing(dir, []string{"127.0.0.1"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	policyFile := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policyFile, []byte(`
+apiVersion: baseguard.dev/v1alpha1
+kind: BaseImagePolicy
+metadata: {name: restricted}
+spec:
+  match: {namespaceSelector: {matchLabels: {tier: restricted}}}
+  rules:
+    - name: wolfi-only
+      allow: ["registry.example.com/base/wolfi*"]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--log-level", "error", "--policy", policyFile,
+		"--tls-cert-file", filepath.Join(dir, pki.CertFile), "--tls-private-key-file", filepath.Join(dir, pki.KeyFile)}
+	cmd := newRootCmd()
+	cmd.SetArgs(args)
+	cmd.SetErr(new(bytes.Buffer))
+	err = cmd.ExecuteContext(context.Background())
+	for _, want := range []string{`policy "restricted" selects namespaces by label`, "no cluster is configured", "--kubeconfig", "--no-namespace-labels"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("serve without a cluster: %v, want an error saying %q", err, want)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	cmd = newRootCmd()
+	cmd.SetArgs(append(args, "--no-namespace-labels"))
+	cmd.SetErr(new(bytes.Buffer))
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		t.Errorf("serve --no-namespace-labels: %v, want it to serve until stopped", err)
+	}
+}
