@@ -255,7 +255,7 @@ func TestMemoryBudget(t *testing.T) {
 	if took := time.Since(start); took > 5*budgetWait {
 		t.Errorf("refused after %v: it waited past the budget's wait", took)
 	}
-	large := reviewOf(nil, manyContainers(2000, func(int) string { return alpine }))
+	large := reviewOf(nil, manyContainers(8000, func(int) string { return alpine }))
 	if code, msg := post(t, ts, large, "?timeout=10s"); code != http.StatusTooManyRequests || !strings.Contains(string(msg), "never fits") {
 		t.Errorf("a review larger than the budget: %d %s, want 429 saying it never fits", code, msg)
 	}

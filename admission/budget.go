@@ -31,7 +31,7 @@ const (
 // reviewWeight is what the budget reserves for a review of body bytes
 // whose objects hold values keys and values.
 func reviewWeight(body int, values [2]int) int64 {
-	larger := max(values[0], values[1])
+	larger := slabNodes(max(values[0], values[1]))
 	images := min((values[0]+values[1])/3, 2*MaxObjectImages)
 	return int64(2*body) + int64(larger)*valueBytes + int64(images)*imageBytes + reviewBytes
 }

@@ -55,7 +55,9 @@ func (h *Handler) decide(ctx context.Context, req *wireRequest, resolveBudget ti
 	}
 	set := h.policies.Set()
 	opt := h.readOptions(req, set)
-	obj, err := readObject("object", req.Object, values[0], req.Kind, opt)
+	s := getSlab(min(max(values[0], values[1]), MaxObjectValues))
+	defer putSlab(s)
+	obj, err := readObject("object", req.Object, values[0], s, req.Kind, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +70,7 @@ func (h *Handler) decide(ctx context.Context, req *wireRequest, resolveBudget ti
 	d := newDecision(obj.res, len(obj.subs))
 	var old *object
 	if update {
-		if old, err = readObject("oldObject", req.OldObject, values[1], req.Kind, opt); err != nil || old.res == nil {
+		if old, err = readObject("oldObject", req.OldObject, values[1], s, req.Kind, opt); err != nil || old.res == nil {
 			d.notes = append(d.notes, fmt.Sprintf("the old object could not be read (%v): every failure of the object counts as new", describeErr(err)))
 			old = nil
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -58,9 +60,60 @@ func countValues(raw []byte) int {
 	return n
 }
 
-// objectTree returns raw's node tree; values is countValues(raw).
-func objectTree(raw []byte, values int) (*yaml.Node, error) {
-	b := &treeBuilder{s: string(raw), nodes: make([]yaml.Node, values), content: make([]*yaml.Node, values)}
+// slab holds the nodes of a tree and their Content slices. One slab serves
+// both objects of an UPDATE, one after the other: a review holds one tree
+// at a time.
+type slab struct {
+	nodes   []yaml.Node
+	content []*yaml.Node
+}
+
+// Slabs are kept for reuse in sizes of powers of two from minSlab to
+// maxPooledSlab nodes: an ordinary object holds a few hundred values; a
+// rare huge one gets a slab of its own, left to the collector.
+const (
+	minSlab       = 512
+	maxPooledSlab = 8192
+)
+
+var slabs [4]sync.Pool // of *slab: minSlab, 2×, 4×, 8× nodes
+
+// slabNodes is the size of the slab for trees of values nodes.
+func slabNodes(values int) int {
+	if values > maxPooledSlab {
+		return values
+	}
+	n := minSlab
+	for n < values {
+		n *= 2
+	}
+	return n
+}
+
+// getSlab returns a slab for trees of up to values nodes; putSlab gives it
+// back once no tree built in it is used.
+func getSlab(values int) *slab {
+	n := slabNodes(values)
+	if n <= maxPooledSlab {
+		if s, ok := slabs[bits.Len(uint(n/minSlab))-1].Get().(*slab); ok {
+			return s
+		}
+	}
+	return &slab{nodes: make([]yaml.Node, n), content: make([]*yaml.Node, n)}
+}
+
+func putSlab(s *slab) {
+	if n := len(s.nodes); n <= maxPooledSlab {
+		clear(s.content) // drop the last tree's nodes' pointers
+		slabs[bits.Len(uint(n/minSlab))-1].Put(s)
+	}
+}
+
+// objectTree returns raw's node tree, built in s; values is
+// countValues(raw), at most len(s.nodes). The tree is valid until s is
+// used again.
+func objectTree(raw []byte, values int, s *slab) (*yaml.Node, error) {
+	b := &treeBuilder{s: string(raw), nodes: s.nodes[:values], content: s.content[:values]}
 	n, err := b.value()
 	if err != nil {
 		return nil, err
@@ -92,7 +145,7 @@ func (b *treeBuilder) node(kind yaml.Kind, tag, value string) (*yaml.Node, error
 	}
 	n := &b.nodes[0]
 	b.nodes = b.nodes[1:]
-	n.Kind, n.Tag, n.Value = kind, tag, value
+	*n = yaml.Node{Kind: kind, Tag: tag, Value: value} // a reused slab holds old nodes
 	return n, nil
 }
 

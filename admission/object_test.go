@@ -73,7 +73,7 @@ func TestObjectTree(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := []byte(tc.json)
-			tree, err := objectTree(raw, countValues(raw))
+			tree, err := objectTree(raw, countValues(raw), getSlab(countValues(raw)))
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, errDuplicateKey) {
 					t.Fatalf("error %v, want one saying %s", err, tc.err)
@@ -115,7 +115,7 @@ func FuzzObjectTreeMatchesDecoder(f *testing.F) {
 			return // not JSON: the review's decoding refuses it first
 		}
 		values := countValues(raw)
-		tree, err := objectTree(raw, values)
+		tree, err := objectTree(raw, values, getSlab(values))
 		if errors.Is(err, errDuplicateKey) {
 			if !hasDuplicateKey(t, raw) {
 				t.Fatalf("duplicate key reported where there is none: %v", err)

@@ -67,13 +67,14 @@ type object struct {
 
 // readObject reads an object's resource and subjects with
 // subject.ReadObject, and its pod's credentials. values is
-// countValues(raw); kind is the request's, for an object that names none.
+// countValues(raw); the tree is built in s, and dropped before readObject
+// returns. kind is the request's, for an object that names none.
 // The object's resource is nil when its kind is not one baseguard judges.
-func readObject(name string, raw rawObject, values int, kind metav1.GroupVersionKind, opt subject.Options) (*object, error) {
+func readObject(name string, raw rawObject, values int, s *slab, kind metav1.GroupVersionKind, opt subject.Options) (*object, error) {
 	if values > MaxObjectValues {
 		return nil, fmt.Errorf("the %s holds more than %d keys and values: %w", name, MaxObjectValues, errObjectTooLarge)
 	}
-	tree, err := objectTree(raw, values)
+	tree, err := objectTree(raw, values, s)
 	if err != nil {
 		return nil, fmt.Errorf("reading the %s: %w", name, err)
 	}

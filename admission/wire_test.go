@@ -33,7 +33,7 @@ func viaWire(raw []byte) (*subject.Resource, []subject.Subject, error) {
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &probe); err != nil {
 		return nil, nil, err
 	}
-	o, err := readObject("object", raw, countValues(raw), metav1.GroupVersionKind{}, subject.Options{DefaultNamespace: "default"})
+	o, err := readObject("object", raw, countValues(raw), getSlab(countValues(raw)), metav1.GroupVersionKind{}, subject.Options{DefaultNamespace: "default"})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/baseguard/baseguard/admission"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -25,6 +26,8 @@ type serveOptions struct {
 	pullSecrets    bool
 	resolveBudget  time.Duration
 	reloadInterval time.Duration
+	memoryBudget   string
+	maxConns       int
 	logLevel       string
 	logFormat      string
 	audit          auditServeOptions
@@ -93,6 +96,8 @@ SIGINT and SIGTERM shut the server down gracefully.`,
 	f.BoolVar(&o.noNamespaces, "no-namespace-labels", false, "do not read namespace labels: rules with namespaceSelector are skipped, with a warning in the response (without it, serve does not start when such a rule cannot be decided)")
 	f.DurationVar(&o.resolveBudget, "resolve-budget", admission.DefaultResolveBudget, "time lineage resolution may take per request (lowered to 60% of the request's timeout)")
 	f.DurationVar(&o.reloadInterval, "reload-interval", admission.DefaultReloadInterval, "how often certificate and policy files are checked for changes")
+	f.StringVar(&o.memoryBudget, "memory-budget", resource.NewQuantity(admission.DefaultMemoryBudget, resource.BinarySI).String(), "memory reviews in flight may hold (a review finding no room within 500ms is answered 429 with Retry-After); keep it below the memory limit less about 64Mi")
+	f.IntVar(&o.maxConns, "max-connections", admission.DefaultMaxConnections, "open connections kept at most; at the bound the longest idle one is closed for a new one")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every decision), info (denials, warnings), warn or error")
 	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	o.audit.register(f)
@@ -119,6 +124,10 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	budget, err := resource.ParseQuantity(o.memoryBudget)
+	if err != nil || budget.Value() <= 0 {
+		return fmt.Errorf("--memory-budget %q: want a size such as 160Mi", o.memoryBudget)
+	}
 	srv, err := admission.NewServer(admission.Options{
 		Resolver:               resolver,
 		Addr:                   o.listen,
@@ -129,6 +138,8 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		SkipNamespaceSelectors: o.noNamespaces,
 		ResolveBudget:          o.resolveBudget,
 		ReloadInterval:         o.reloadInterval,
+		MemoryBudget:           budget.Value(),
+		MaxConnections:         o.maxConns,
 		Logger:                 log,
 		Registry:               o.audit.registry(),
 	})
