@@ -38,6 +38,7 @@ var (
 	kubeconfig string // for kubectl
 	hook       *webhook
 	repoRoot   string
+	testEnv    *envtest.Environment
 )
 
 const webhookName = "baseguard-e2e"
@@ -57,6 +58,7 @@ func run(m *testing.M) int {
 		return m.Run() // every test skips, saying why
 	}
 	env := &envtest.Environment{BinaryAssetsDirectory: binDir, ControlPlaneStartTimeout: time.Minute}
+	testEnv = env
 	api := env.ControlPlane.GetAPIServer()
 	api.Configure().
 		Set("advertise-address", "127.0.0.1").

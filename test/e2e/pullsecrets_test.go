@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,40 +140,32 @@ func pushCentOSApp(t *testing.T, host string, auth authn.Authenticator) string {
 	return host + "/team/app:1"
 }
 
-// startServe builds baseguard and runs `baseguard serve` with args, the
-// shared certificates and a policy denying CentOS bases (onResolveError:
-// warn), until the test ends; it returns the address once ready.
+// startServe runs `baseguard serve` with args, the shared certificates
+// and a policy denying CentOS bases (onResolveError: warn), until the test
+// ends; it returns the address once ready.
 func startServe(t *testing.T, args ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "baseguard")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/baseguard")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building baseguard: %v\n%s", err, out)
-	}
-	policyFile := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policyFile, []byte(noCentOS), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--listen", addr, "--policy", policyFile, "--log-level", "warn",
-		"--tls-cert-file", filepath.Join(hook.dir, pki.CertFile), "--tls-private-key-file", filepath.Join(hook.dir, pki.KeyFile)}, args...)...)
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dir) // no credentials of the machine's
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	return startServeWith(t, noCentOS, args...)
+}
+
+// startServeWith runs `baseguard serve` with policyYAML and args until the
+// test ends; it returns the address once ready.
+func startServeWith(t *testing.T, policyYAML string, args ...string) string {
+	t.Helper()
+	addr, cmd, stderr := serveCommand(t, policyYAML, args...)
+	exited := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
 		if t.Failed() {
 			t.Logf("baseguard serve:\n%s", stderr.String())
 		}
@@ -186,11 +180,70 @@ func startServe(t *testing.T, args ...string) string {
 				return addr
 			}
 		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("baseguard serve exited: %v\n%s", err, stderr.String())
+		default:
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("baseguard serve not ready after 20s: %v\n%s", err, stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// serveCommand is the command of `baseguard serve` with policyYAML and
+// args on a free loopback port, the shared certificates, and no registry
+// credentials of the machine's.
+func serveCommand(t *testing.T, policyYAML string, args ...string) (string, *exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	bin := baseguardBinary(t)
+	dir := t.TempDir()
+	policyFile := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(policyFile, []byte(policyYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--policy", policyFile, "--log-level", "warn",
+		"--tls-cert-file", filepath.Join(hook.dir, pki.CertFile), "--tls-private-key-file", filepath.Join(hook.dir, pki.KeyFile)}, args...)...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dir, "KUBERNETES_SERVICE_HOST=")
+	stderr := new(bytes.Buffer)
+	cmd.Stderr = stderr
+	return addr, cmd, stderr
+}
+
+var built struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// baseguardBinary builds cmd/baseguard once for the package's tests.
+func baseguardBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "baseguard-e2e-bin-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.bin = filepath.Join(dir, "baseguard")
+		build := exec.Command("go", "build", "-o", built.bin, "./cmd/baseguard")
+		build.Dir = repoRoot
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("building baseguard: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
 }
 
 func hookClient() *http.Client {
