@@ -20,16 +20,18 @@ type connLimiter struct {
 	net.Listener
 	max int
 	// closed counts connections closed to keep the bound (refused new
-	// ones and evicted idle ones).
-	closed func()
+	// ones and evicted idle ones); opened and gone follow the open ones.
+	closed       func()
+	opened, gone func()
 
 	mu   sync.Mutex
 	open int
 	idle *list.List // of *limitedConn, idle the longest first
 }
 
-func newConnLimiter(ln net.Listener, max int, closed func()) *connLimiter {
-	return &connLimiter{Listener: ln, max: max, closed: closed, idle: list.New()}
+func newConnLimiter(ln net.Listener, max int, m *metrics) *connLimiter {
+	return &connLimiter{Listener: ln, max: max, idle: list.New(),
+		closed: m.connectionsClosed.Inc, opened: m.connectionsOpen.Inc, gone: m.connectionsOpen.Dec}
 }
 
 // limitedConn is a connection the limiter counts.
@@ -76,6 +78,7 @@ func (l *connLimiter) admit(c net.Conn) *limitedConn {
 	lc.idle = l.idle.PushBack(lc)
 	l.open++
 	l.mu.Unlock()
+	l.opened()
 	if victim != nil {
 		l.closed()
 		victim.Close()
@@ -95,6 +98,7 @@ func (c *limitedConn) Close() error {
 		c.gone = true
 		l.open--
 		l.mu.Unlock()
+		l.gone()
 	})
 	return c.Conn.Close()
 }

@@ -54,7 +54,7 @@ func (h *Handler) decide(ctx context.Context, req *wireRequest, resolveBudget ti
 		return nil, err
 	}
 	set := h.policies.Set()
-	opt := h.readOptions(req, set)
+	opt := readOptions(req, set)
 	s := getSlab(min(max(values[0], values[1]), MaxObjectValues))
 	defer putSlab(s)
 	obj, err := readObject("object", req.Object, values[0], s, req.Kind, opt)
@@ -62,12 +62,13 @@ func (h *Handler) decide(ctx context.Context, req *wireRequest, resolveBudget ti
 		return nil, err
 	}
 	if obj.res == nil {
-		return &decision{}, nil
+		return &decision{notes: obj.notices}, nil
 	}
 	if obj.res.Name == "" {
 		obj.res.Name = req.Name
 	}
 	d := newDecision(obj.res, len(obj.subs))
+	d.notes = append(d.notes, obj.notices...)
 	var old *object
 	if update {
 		if old, err = readObject("oldObject", req.OldObject, values[1], s, req.Kind, opt); err != nil || old.res == nil {
@@ -81,6 +82,7 @@ func (h *Handler) decide(ctx context.Context, req *wireRequest, resolveBudget ti
 	lookups, cancel := context.WithTimeout(ctx, resolveBudget)
 	defer cancel()
 	h.namespaceLabels(lookups, obj, old)
+	h.requester(lookups, req, set, obj, old)
 	lineages := h.lineages(lookups, resolveBudget, obj, old)
 	d.notes = append(d.notes, unresolvedNotes(obj.subs, lineages)...)
 	now := h.now()
@@ -96,9 +98,10 @@ func (h *Handler) decide(ctx context.Context, req *wireRequest, resolveBudget ti
 	return d, nil
 }
 
-// readOptions are the options objects are read with.
-func (h *Handler) readOptions(req *wireRequest, _ *policy.Set) subject.Options {
-	return subject.Options{DefaultNamespace: req.Namespace}
+// readOptions are the options objects are read with: the request's
+// namespace, and the workloads the policies declare.
+func readOptions(req *wireRequest, set *policy.Set) subject.Options {
+	return subject.Options{DefaultNamespace: req.Namespace, Workloads: set.Workloads()}
 }
 
 func describeErr(err error) string {

@@ -2,22 +2,40 @@
 // server answering AdmissionReview v1 requests on /validate, with /healthz,
 // /readyz and Prometheus /metrics beside it.
 //
-// A review judges CREATE and UPDATE of every pod-bearing kind (Pod,
-// Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
-// ReplicationController, PodTemplate) and the pods/ephemeralcontainers
-// subresource (`kubectl debug`), in every container list. An UPDATE judges
-// only the containers it adds or whose image it changes: an update that
-// changes no image is judged no more strictly than the object already was.
-// Other operations, subresources and kinds are allowed unjudged.
+// A review judges CREATE and UPDATE of every kind subject reads a pod
+// template from (Kubernetes' own, well-known workload CRDs, the kinds the
+// policies declare in spec.workloads) and the pods/ephemeralcontainers
+// subresource (`kubectl debug`): every container list and image volume.
+// The object is handed to subject.ReadObject whole, as a node tree built
+// from its JSON with keys compared case-sensitively, as kube-apiserver
+// does; a kind that holds a container list subject cannot place is told in
+// a warning. An UPDATE judges the whole new object, and the old one with
+// the same namespace labels and requester, and is denied for every failing
+// (rule, container, image) the old object did not have: a label bringing a
+// stricter rule into force, a new failing image even in a failing
+// container. Failures it had already do not block it and are told in one
+// warning. Other operations, subresources and kinds are allowed unjudged.
+//
+// Whatever an object holds, a review is bounded: bodies of at most
+// MaxRequestBytes, objects of at most MaxObjectValues values and
+// MaxObjectImages images (beyond them, denied), a memory budget reserved
+// before a body is read (a review that finds no room within 500 ms is
+// answered 429 with Retry-After), the request's timeout, denials naming the
+// first 10 failing results, at most 10 warnings, log lines naming the first
+// 100; names and images are printed with control characters escaped. The
+// server bounds connections (the longest idle one is closed for a new
+// one), HTTP/2 streams and windows, headers and requests in flight; metric
+// labels come from a closed set.
 //
 // Each distinct image's lineage comes from a Resolver (Offline by default:
 // the image as written) within a budget (Options.ResolveBudget, lowered to
 // 60% of the timeout kube-apiserver sends with the request). What an image
 // whose lineage could not be resolved in time meets is its policy's
 // onResolveError choice, and the response says which. An enforced rule that
-// fails, or that cannot be checked (an invalid reference), denies, with one
-// message listing every failing container; audit and warn rules never deny
-// and answer with warnings, which kubectl prints. Dry-run requests are
+// fails, or that cannot be checked (an invalid reference), denies; audit
+// and warn rules never deny and answer with warnings, which kubectl
+// prints. Each image of both objects of an UPDATE is resolved once, at most
+// 32 at a time. Dry-run requests are
 // judged but not recorded in metrics or logs.
 //
 // Requests that are not a JSON AdmissionReview v1 of at most
@@ -30,7 +48,11 @@
 // request is dropped and each is judged by one consistent set. Files that
 // do not load leave the previous certificate or policies in force, and the
 // failure is logged and counted. Namespace labels come from a
-// NamespaceLabeler (WatchNamespaces caches them from a watch).
+// NamespaceLabeler (WatchNamespaces caches them from a watch); without one,
+// policies that select namespaces by label do not load unless
+// Options.SkipNamespaceSelectors. Requesters (userInfo) are given to rules
+// that select them; their roles come from a RoleLookup (WatchRoleBindings),
+// asked only while a policy selects by role.
 //
 // A Resolver is given the pod's Credentials: its namespace, service account
 // and imagePullSecrets. PullSecrets makes the resolver that uses them as

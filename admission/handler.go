@@ -24,6 +24,7 @@ type Handler struct {
 	policies   *policyStore
 	resolver   Resolver
 	namespaces NamespaceLabeler
+	roles      RoleLookup
 	memory     *memoryBudget
 	budget     time.Duration
 	now        func() time.Time

@@ -14,8 +14,10 @@ type metrics struct {
 	inFlight  prometheus.Gauge
 	panics    prometheus.Counter
 	reloads   *prometheus.CounterVec // what, outcome
-	// connectionsClosed counts connections closed to keep the bound.
+	// connectionsClosed counts connections closed to keep the bound;
+	// connectionsOpen the open ones.
 	connectionsClosed prometheus.Counter
+	connectionsOpen   prometheus.Gauge
 }
 
 func newRegistry() *prometheus.Registry {
@@ -64,7 +66,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: ns, Subsystem: sub, Name: "connections_closed_total",
 			Help: "Connections closed to keep the connection bound: new ones refused, and idle ones closed to make room.",
 		}),
+		connectionsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "connections_open",
+			Help: "Connections open to the webhook's HTTPS port.",
+		}),
 	}
-	reg.MustRegister(m.decisions, m.reviews, m.rejected, m.latency, m.inFlight, m.panics, m.reloads, m.connectionsClosed)
+	reg.MustRegister(m.decisions, m.reviews, m.rejected, m.latency, m.inFlight, m.panics, m.reloads, m.connectionsClosed, m.connectionsOpen)
 	return m
 }

@@ -63,6 +63,11 @@ type Options struct {
 	// fails with ErrNoNamespaceLabels, a reload is refused), unless
 	// SkipNamespaceSelectors is set.
 	Namespaces NamespaceLabeler
+	// Roles gives the roles bound to a requester, for rules that select
+	// requesters by role (Kyverno's roles and clusterRoles); it is asked
+	// only while such a rule is loaded. When nil, or when it fails, roles
+	// are unknown and those rules apply.
+	Roles RoleLookup
 	// SkipNamespaceSelectors, without Namespaces, loads policies that
 	// select namespaces by label anyway: the rules they select are skipped,
 	// each with a warning in the response.

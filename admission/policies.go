@@ -211,13 +211,8 @@ func needNamespaceLabels(set *policy.Set) error {
 // selectingPolicy names the first policy that selects namespaces by label.
 func selectingPolicy(set *policy.Set) string {
 	for _, p := range set.Policies() {
-		if m := p.Spec.Match; m != nil && m.NamespaceSelector != nil {
+		if one, err := policy.NewSet([]*policy.Policy{p}); err == nil && one.SelectsNamespaces() {
 			return fmt.Sprintf("policy %q", p.Metadata.Name)
-		}
-		for _, r := range p.Spec.Rules {
-			if r.Match != nil && r.Match.NamespaceSelector != nil {
-				return fmt.Sprintf("rule %q of policy %q", r.Name, p.Metadata.Name)
-			}
 		}
 	}
 	return "a policy"

@@ -226,8 +226,10 @@ func TestPullSecretsBounded(t *testing.T) {
 
 func TestPullSecretsWaitHonoursContext(t *testing.T) {
 	kube := fake.NewClientset(pullSecret("a", "cred", "alice"))
-	release := make(chan struct{})
+	release, reading := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	kube.PrependReactor("get", "serviceaccounts", func(k8stesting.Action) (bool, runtime.Object, error) {
+		once.Do(func() { close(reading) })
 		<-release
 		return false, nil, nil
 	})
@@ -235,7 +237,7 @@ func TestPullSecretsWaitHonoursContext(t *testing.T) {
 	ref, _ := imageref.Parse(privateHost + "/app:1")
 	creds := Credentials{Namespace: "a", ServiceAccount: "default", PullSecrets: []string{"cred"}}
 	go r.Resolve(context.Background(), ref, creds) // holds the set while reading
-	time.Sleep(20 * time.Millisecond)
+	<-reading
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -301,7 +301,7 @@ spec:
       allow: ["registry.example.com/base/wolfi*"]
 `
 	_, err := NewServer(Options{PolicyPaths: []string{writePolicy(t, selecting)}})
-	if !errors.Is(err, ErrNoNamespaceLabels) || !strings.Contains(err.Error(), `rule "wolfi-only" of policy "restricted" selects namespaces by label`) {
+	if !errors.Is(err, ErrNoNamespaceLabels) || !strings.Contains(err.Error(), `policy "restricted" selects namespaces by label`) {
 		t.Errorf("NewServer: %v, want ErrNoNamespaceLabels naming the rule", err)
 	}
 	path := writePolicy(t, string(policy.BuiltinYAML()))

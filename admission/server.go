@@ -90,6 +90,7 @@ func NewServer(opts Options) (*Server, error) {
 		policies:   policies,
 		resolver:   opts.Resolver,
 		namespaces: opts.Namespaces,
+		roles:      opts.Roles,
 		memory:     newMemoryBudget(opts.MemoryBudget),
 		budget:     opts.ResolveBudget,
 		now:        opts.Now,
@@ -130,7 +131,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go s.cert.watch(watchCtx, s.opts.ReloadInterval, s.opts.Logger, s.metrics)
 	go s.handler.policies.watch(watchCtx, s.opts.ReloadInterval, s.opts.Logger, s.metrics)
 
-	limited := newConnLimiter(ln, s.opts.MaxConnections, s.metrics.connectionsClosed.Inc)
+	limited := newConnLimiter(ln, s.opts.MaxConnections, s.metrics)
 	srv := &http.Server{
 		Handler:           s.mux,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.cert.GetCertificate},

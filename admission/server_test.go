@@ -330,3 +330,70 @@ func grep(text, word string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestConnectionLimit: at the bound, the connection idle the longest is
+// closed for a new one, so idle connections never keep a client out; when
+// every connection has a request in flight, a new one is closed at once.
+func TestConnectionLimit(t *testing.T) {
+	hold := &holdingResolver{started: make(chan struct{}), release: make(chan struct{})}
+	reg := newRegistry()
+	s := serve(t, Options{MaxConnections: 2, Resolver: hold, Registry: reg})
+	addr := strings.TrimPrefix(s.url, "https://")
+	var idle []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	waitOpen := func(n float64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for counterValue(t, reg, "baseguard_admission_connections_open", nil) != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("connections_open did not reach %v", n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitOpen(2) // the server accepted both
+	if code, body := s.get(t, PathHealthz); code != http.StatusOK {
+		t.Fatalf("/healthz with the bound full of idle connections: %d %s", code, body)
+	}
+	idle[0].SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := idle[0].Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the longest idle connection was not closed: %v", err)
+	}
+
+	// Two requests in flight hold both places.
+	busy := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: s.client.Transport.(*http.Transport).TLSClientConfig, MaxConnsPerHost: 2}}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			resp, err := busy.Post(s.url+PathValidate, "application/json", bytes.NewReader(readRequest(t, "pod-create-approved-allowed")))
+			if err == nil {
+				resp.Body.Close()
+			}
+		})
+	}
+	<-hold.started
+	for hold.inFlight() < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("a new connection with every place busy was kept: %v", err)
+	}
+	close(hold.release)
+	wg.Wait()
+	if n := counterValue(t, reg, "baseguard_admission_connections_closed_total", nil); n < 2 {
+		t.Errorf("connections_closed_total = %v, want at least 2", n)
+	}
+}

@@ -63,6 +63,9 @@ type object struct {
 	subs []subject.Subject
 	// creds say where the pod's registry credentials are.
 	creds Credentials
+	// notices are what subject tells of an object it may not judge in full
+	// (a kind it does not know that holds a container list).
+	notices []string
 }
 
 // readObject reads an object's resource and subjects with
@@ -82,6 +85,8 @@ func readObject(name string, raw rawObject, values int, s *slab, kind metav1.Gro
 		return nil, fmt.Errorf("reading the %s: not a JSON object", name)
 	}
 	withKind(tree, kind)
+	var notices []string
+	opt.OnNotice = func(n subject.Notice) { notices = append(notices, n.String()) }
 	res, subs, err := subject.ReadObject(name, tree, opt)
 	if err != nil {
 		return nil, fmt.Errorf("reading the %s: %w", name, err)
@@ -89,7 +94,7 @@ func readObject(name string, raw rawObject, values int, s *slab, kind metav1.Gro
 	if len(subs) > MaxObjectImages {
 		return nil, fmt.Errorf("the %s holds %d images, more than %d: %w", name, len(subs), MaxObjectImages, errObjectTooLarge)
 	}
-	o := &object{res: res, subs: subs}
+	o := &object{res: res, subs: subs, notices: notices}
 	if len(subs) > 0 {
 		o.creds = credentials(podSpec(tree, subs[0]), res.Namespace)
 	}

@@ -111,11 +111,15 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := o.restConfig(log)
+	cfg, err := o.restConfig()
 	if err != nil {
 		return err
 	}
 	namespaces := o.namespaceLabeler(ctx, cfg, log)
+	roles, err := o.roleLookup(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	kube, err := o.kubeClient(cfg)
 	if err != nil {
 		return err
@@ -135,6 +139,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		KeyFile:                o.keyFile,
 		PolicyPaths:            o.policies,
 		Namespaces:             namespaces,
+		Roles:                  roles,
 		SkipNamespaceSelectors: o.noNamespaces,
 		ResolveBudget:          o.resolveBudget,
 		ReloadInterval:         o.reloadInterval,
@@ -156,11 +161,9 @@ func runServe(ctx context.Context, o *serveOptions) error {
 }
 
 // restConfig is --kubeconfig's cluster, or the in-cluster config in a pod;
-// nil without either, or when nothing needs a cluster.
-func (o *serveOptions) restConfig(log *slog.Logger) (*rest.Config, error) {
-	if o.noNamespaces && !(o.resolve && o.pullSecrets) && o.audit.interval <= 0 {
-		return nil, nil
-	}
+// nil without either. Namespace labels, pull secrets and requesters' roles
+// are read from it, each only when needed.
+func (o *serveOptions) restConfig() (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
 	switch {
@@ -195,6 +198,16 @@ func (o *serveOptions) namespaceLabeler(ctx context.Context, cfg *rest.Config, l
 		return nil
 	}
 	return ns
+}
+
+// roleLookup watches role bindings in cfg's cluster, from the first review
+// a policy selecting requesters by role needs them; without a cluster,
+// roles are unknown and such rules apply.
+func (o *serveOptions) roleLookup(ctx context.Context, cfg *rest.Config) (admission.RoleLookup, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	return admission.WatchRoleBindings(ctx, cfg)
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {

@@ -96,8 +96,9 @@ func TestUpdateCannotEscape(t *testing.T) {
 		legacy := workload("Deployment", "legacy", deprecated)
 		legacy.SetNamespace(ns)
 		createExempt(t, ns, func() error { return cl.Create(ctx, legacy) })
-		if stderr := admitted(t, "scale", "deployment/legacy", "--replicas=3"); !strings.Contains(stderr, "were in the object before this update and do not block it") {
-			t.Errorf("scaling a failing deployment: the warning does not say why it was admitted:\n%s", stderr)
+		admitted(t, "scale", "deployment/legacy", "--replicas=3") // the scale subresource: no pod template in it
+		if stderr := admitted(t, "patch", "deployment/legacy", "-p", `{"spec":{"replicas":4}}`); !strings.Contains(stderr, "were in the object before this update and do not block it") {
+			t.Errorf("scaling a failing deployment by a patch: the warning does not say why it was admitted:\n%s", stderr)
 		}
 		admitted(t, "annotate", "deployment/legacy", "owner=team-a")
 		refused(t, []string{"ubuntu:18.04", "spec.template.spec.containers[0].image"}, "set", "image", "deployment/legacy", "app=ubuntu:18.04")
