@@ -181,10 +181,10 @@ func (b *builder) item(w *Workload, s subject.Subject, creds credentials) *Item 
 }
 
 // workloads returns every workload: those with pods, and the top owners
-// without pods, judged on their templates.
+// without pods (but finished Jobs), judged on their templates.
 func (b *builder) workloads() []*Workload {
 	for _, o := range b.owners {
-		if b.top(o) != o {
+		if b.top(o) != o || o.finished {
 			continue
 		}
 		if _, ok := b.byOwner[o.uid]; ok {

@@ -116,7 +116,10 @@ func (c *cluster) each(ctx context.Context, gvr schema.GroupVersionResource, opt
 // object is what the audit keeps of a listed object: who it is, who owns
 // it, its subjects and the credentials its pods pull with.
 type object struct {
-	uid      types.UID
+	uid types.UID
+	// finished marks a Job that completed or failed: it runs nothing and
+	// never will, so it is no workload of its own.
+	finished bool
 	res      *subject.Resource
 	owner    *metav1.OwnerReference
 	subjects []subject.Subject
@@ -144,7 +147,7 @@ func readObject(u *unstructured.Unstructured, declared []subject.Workload) (*obj
 	for i := range subs {
 		subs[i].Resource, subs[i].Line, subs[i].Column = res, 0, 0
 	}
-	o := &object{uid: u.GetUID(), res: res, owner: controllerOf(u.GetOwnerReferences()), subjects: subs}
+	o := &object{uid: u.GetUID(), res: res, owner: controllerOf(u.GetOwnerReferences()), subjects: subs, finished: finishedJob(u)}
 	if w, ok := subject.FindWorkload(u.GetAPIVersion(), u.GetKind(), declared); ok {
 		if spec, ok := nested(u.Object, w.SpecPath()); ok {
 			o.creds = credentialsOf(spec)
@@ -197,4 +200,19 @@ func credentialsOf(spec map[string]any) podCredentials {
 		}
 	}
 	return c
+}
+
+// finishedJob reports a Job whose Complete or Failed condition is true.
+func finishedJob(u *unstructured.Unstructured) bool {
+	if u.GetKind() != "Job" || subject.GroupOf(u.GetAPIVersion()) != "batch" {
+		return false
+	}
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if (m["type"] == "Complete" || m["type"] == "Failed") && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
 }

@@ -20,7 +20,7 @@
 // list and whatever else subject extracts. A workload with Pods is judged
 // on its Pods' subjects (what runs), one result set per distinct (field,
 // container, image); a workload without Pods (scaled to zero, a CronJob
-// between runs) on its template.
+// between runs) on its template; a finished Job is no workload.
 //
 // # Resolving
 //

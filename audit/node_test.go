@@ -70,3 +70,24 @@ func TestReadObjectTemplate(t *testing.T) {
 		t.Errorf("subjects %+v creds %+v", o.subjects, o.creds)
 	}
 }
+
+func TestFinishedJob(t *testing.T) {
+	job := func(apiVersion, cond, status string) *unstructured.Unstructured {
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": "Job",
+			"status": map[string]any{"conditions": []any{map[string]any{"type": cond, "status": status}}}}}
+	}
+	for _, tt := range []struct {
+		u    *unstructured.Unstructured
+		want bool
+	}{
+		{job("batch/v1", "Complete", "True"), true},
+		{job("batch/v1", "Failed", "True"), true},
+		{job("batch/v1", "Complete", "False"), false},
+		{job("batch/v1", "Suspended", "True"), false},
+		{job("example.com/v1", "Complete", "True"), false},
+	} {
+		if got := finishedJob(tt.u); got != tt.want {
+			t.Errorf("finishedJob(%v) = %v, want %v", tt.u.Object, got, tt.want)
+		}
+	}
+}
