@@ -34,6 +34,7 @@ render() {
 # Install:
 #   baseguard certs --dir certs --dns-name baseguard.baseguard.svc
 #   kubectl apply -f <(sed -n '1,/^---$/p' deploy/baseguard.yaml)   # the namespace
+#   kubectl apply -f deploy/policyreport-crds.yaml   # PolicyReports the audit writes (Kyverno ships the same)
 #   kubectl -n baseguard create secret tls baseguard-tls --cert certs/tls.crt --key certs/tls.key
 #   sed "s|\${CA_BUNDLE}|$(base64 -w0 < certs/ca.crt)|" deploy/baseguard.yaml | kubectl apply -f -
 #
