@@ -1,6 +1,7 @@
-// Package admission is baseguard's validating admission webhook: an HTTPS
-// server answering AdmissionReview v1 requests on /validate, with /healthz,
-// /readyz and Prometheus /metrics beside it.
+// Package admission is baseguard's admission webhook: an HTTPS server
+// answering AdmissionReview v1 requests on /validate (and /mutate, which
+// pins judged images to their digests), with /healthz, /readyz and
+// Prometheus /metrics beside it.
 //
 // A review judges CREATE and UPDATE of every kind subject reads a pod
 // template from (Kubernetes' own, well-known workload CRDs, the kinds the
@@ -53,6 +54,14 @@
 // Options.SkipNamespaceSelectors. Requesters (userInfo) are given to rules
 // that select them; their roles come from a RoleLookup (WatchRoleBindings),
 // asked only while a policy selects by role.
+//
+// On /mutate, each image of a CREATE (or that an UPDATE adds or changes)
+// not pinned to a digest is resolved by the same Resolver within the same
+// budget and rewritten to repo:tag@sha256:<digest> by a JSON patch that
+// touches only image fields (each replace guarded by a test of the value
+// judged). The validating webhook, called after every mutating one, then
+// judges that digest, and the kubelet pulls it: a tag moved in between
+// changes nothing. /mutate never denies.
 //
 // A Resolver is given the pod's Credentials: its namespace, service account
 // and imagePullSecrets. PullSecrets makes the resolver that uses them as

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/baseguard/baseguard/policy"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -99,6 +101,9 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Now is the clock policies are evaluated at (time.Now when nil).
 	Now func() time.Time
+	// OnPolicies is called with each policy set that comes into force: at
+	// start and after each reload (resolvers gather what they judge).
+	OnPolicies func(*policy.Set)
 }
 
 func (o Options) withDefaults() Options {

@@ -28,6 +28,8 @@ type policyStore struct {
 	// seen is the content of the files last tried, loaded or not, so a bad
 	// file is reported once, not at every check.
 	seen []policy.File
+	// onLoad, when set, is told of each set reload swaps in.
+	onLoad func(*policy.Set)
 }
 
 func newPolicyStore(paths []string, accept func(*policy.Set) error) (*policyStore, error) {
@@ -94,6 +96,9 @@ func (s *policyStore) watch(ctx context.Context, interval time.Duration, log *sl
 			m.reloads.WithLabelValues("policy", "error").Inc()
 			log.Error("policy files changed but do not load; the previous policies stay in force", "paths", s.paths, "error", err)
 		case changed:
+			if s.onLoad != nil {
+				s.onLoad(s.Set())
+			}
 			m.reloads.WithLabelValues("policy", "success").Inc()
 			log.Info("policies reloaded", "paths", s.paths, "policies", policyNames(s.Set()))
 		}

@@ -99,6 +99,11 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	s.mux = http.NewServeMux()
 	s.mux.Handle(PathValidate, s.instrument(s.handler))
+	s.mux.Handle(PathMutate, s.instrument(&mutator{h: s.handler}))
+	policies.onLoad = opts.OnPolicies
+	if opts.OnPolicies != nil {
+		opts.OnPolicies(policies.Set())
+	}
 	s.mux.HandleFunc(PathHealthz, func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	s.mux.HandleFunc(PathReadyz, s.readyz)
 	s.mux.Handle(PathMetrics, promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry}))

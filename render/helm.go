@@ -20,6 +20,9 @@ type ChartOptions struct {
 	ValuesFiles []string
 	// Namespace is the release namespace; empty is "default".
 	Namespace string
+	// KubeVersion is the Kubernetes version rendered for
+	// (`helm template --kube-version`); empty is Helm's default.
+	KubeVersion string
 }
 
 // releaseName is the release name `helm template` uses when given none.
@@ -49,6 +52,13 @@ func Chart(dir string, opt ChartOptions) ([]Manifest, error) {
 	}
 	rel := common.ReleaseOptions{Name: releaseName, Namespace: ns, Revision: 1, IsInstall: true}
 	caps := common.DefaultCapabilities.Copy()
+	if opt.KubeVersion != "" {
+		kv, err := common.ParseKubeVersion(opt.KubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: kube version %q: %w", dir, opt.KubeVersion, err)
+		}
+		caps.KubeVersion = *kv
+	}
 	if v := ch.Metadata.KubeVersion; v != "" && !chartutil.IsCompatibleRange(v, caps.KubeVersion.String()) {
 		return nil, fmt.Errorf("chart %s requires kubeVersion %s, not %s", dir, v, caps.KubeVersion.String())
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/baseguard/baseguard/admission"
+	"github.com/baseguard/baseguard/trust"
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/rest"
@@ -62,7 +63,12 @@ policy change that would need them is refused; --no-namespace-labels skips
 those rules instead, with a warning in every response they would apply to.
 
 With --resolve, lineages are looked up in registries, and the catalog of
-known bases is the policies' at start-up (restart to change it). With
+known bases is the policies' at start-up (restart to change it). When the
+policies judge signatures or scans (signedBy, vulnerabilities), those of
+every lineage entry are read from the same registries. /mutate then pins
+each image a CREATE or UPDATE brings to the digest its tag resolves to
+(repo:tag@sha256:...), so that /validate judges, and the kubelet pulls,
+the same image; images already pinned are left alone. With
 --pull-secrets too, a pod's images are looked up with its imagePullSecrets
 and its service account's, as the kubelet pulls them, then with Docker's
 credentials; each credential set has a registry client and caches of its
@@ -124,7 +130,8 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	resolver, err := o.resolver(log, kube)
+	need := &trust.Need{}
+	resolver, err := o.resolver(log, kube, need)
 	if err != nil {
 		return err
 	}
@@ -147,6 +154,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		MaxConnections:         o.maxConns,
 		Logger:                 log,
 		Registry:               o.audit.registry(),
+		OnPolicies:             need.UsePolicies,
 	})
 	if errors.Is(err, admission.ErrNoNamespaceLabels) {
 		return fmt.Errorf("%w (%s): run in a cluster or give --kubeconfig, with RBAC to get, list and watch namespaces; or --no-namespace-labels to skip those rules with a warning", err, o.whyNoLabels)

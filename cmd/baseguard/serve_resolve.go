@@ -9,6 +9,7 @@ import (
 	"github.com/baseguard/baseguard/imageref"
 	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/lineage/registry"
+	"github.com/baseguard/baseguard/trust"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -36,8 +37,10 @@ func (o *serveOptions) kubeClient(cfg *rest.Config) (kubernetes.Interface, error
 // resolver is what --resolve resolves with, nil (offline) without it: one
 // registry client with Docker's credentials and the catalog of the
 // policies in force at start-up; with --pull-secrets and kube, one more per
-// credential set (admission.PullSecrets).
-func (o *serveOptions) resolver(log *slog.Logger, kube kubernetes.Interface) (admission.Resolver, error) {
+// credential set (admission.PullSecrets). Each client resolves through the
+// trust pipeline, which gathers signatures and scans while need says the
+// policies in force judge them.
+func (o *serveOptions) resolver(log *slog.Logger, kube kubernetes.Interface, need *trust.Need) (admission.Resolver, error) {
 	if !o.resolve {
 		if o.pullSecrets {
 			log.Warn("--pull-secrets has no effect without --resolve")
@@ -48,7 +51,7 @@ func (o *serveOptions) resolver(log *slog.Logger, kube kubernetes.Interface) (ad
 	if err != nil {
 		return nil, err
 	}
-	def, err := o.registryClient(catalog, authn.DefaultKeychain)
+	def, err := o.registryClient(catalog, authn.DefaultKeychain, need)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +66,7 @@ func (o *serveOptions) resolver(log *slog.Logger, kube kubernetes.Interface) (ad
 		Client:  kube,
 		Default: def,
 		NewResolver: func(kc authn.Keychain) (admission.Resolver, error) {
-			return o.registryClient(catalog, kc, registry.WithMemory(registry.MemoryConfig{Bytes: pullSecretMemoryBytes}))
+			return o.registryClient(catalog, kc, need, registry.WithMemory(registry.MemoryConfig{Bytes: pullSecretMemoryBytes}))
 		},
 		Logger: log,
 	}), nil
@@ -84,7 +87,7 @@ func (o *serveOptions) catalog(log *slog.Logger) ([]imageref.Ref, error) {
 
 // registryClient makes a registry client, with caches of its own, that
 // authenticates with kc.
-func (o *serveOptions) registryClient(catalog []imageref.Ref, kc authn.Keychain, opts ...registry.Option) (admission.Resolver, error) {
+func (o *serveOptions) registryClient(catalog []imageref.Ref, kc authn.Keychain, need *trust.Need, opts ...registry.Option) (admission.Resolver, error) {
 	opts = append([]registry.Option{
 		registry.WithCatalog(catalog...),
 		registry.WithKeychain(kc),
@@ -95,15 +98,16 @@ func (o *serveOptions) registryClient(catalog []imageref.Ref, kc authn.Keychain,
 	if err != nil {
 		return nil, fmt.Errorf("making the registry client: %w", err)
 	}
-	return clientResolver{c}, nil
+	return clientResolver{trust.New(c, trust.WithNeed(need), trust.WithTimeout(o.resolveBudget))}, nil
 }
 
-// clientResolver resolves with a registry client; the credentials it
-// authenticates with are the client's own, not the request's.
-type clientResolver struct{ c *registry.Client }
+// clientResolver resolves with a registry client through the trust
+// pipeline; the credentials it authenticates with are the client's own,
+// not the request's.
+type clientResolver struct{ r *trust.Resolver }
 
 var _ admission.Resolver = clientResolver{}
 
 func (r clientResolver) Resolve(ctx context.Context, ref imageref.Ref, _ admission.Credentials) lineage.Lineage {
-	return r.c.Lineage(ctx, ref)
+	return r.r.Lineage(ctx, ref)
 }

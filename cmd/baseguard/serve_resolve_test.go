@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/baseguard/baseguard/admission"
+	"github.com/baseguard/baseguard/trust"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -101,7 +102,7 @@ func TestServeResolvesWithPullSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &serveOptions{resolve: true, pullSecrets: true, resolveBudget: 10 * time.Second, policies: []string{policyFile}}
-	r, err := o.resolver(slog.New(slog.DiscardHandler), kube)
+	r, err := o.resolver(slog.New(slog.DiscardHandler), kube, &trust.Need{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestServeResolvesWithoutClusterWithDockerCredentials(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", dockerDir)
 	var logs bytes.Buffer
 	o := &serveOptions{resolve: true, pullSecrets: true, resolveBudget: 10 * time.Second}
-	r, err := o.resolver(slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	r, err := o.resolver(slog.New(slog.NewTextHandler(&logs, nil)), nil, &trust.Need{})
 	if err != nil {
 		t.Fatal(err)
 	}
