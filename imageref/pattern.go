@@ -117,13 +117,31 @@ func (p Pattern) Match(r Ref) bool {
 		}
 		// The canonical form minus "host/" is the repository with its
 		// suffix; with an implied tag, the bare repository is tried too.
-		canonical := r.Canonical()
-		if globMatch(p.rest, canonical[len(r.Registry)+1:]) {
+		// Docker Hub's official images are tried without `library/` as
+		// well, as `docker.io/nginx` names them.
+		rest := r.Canonical()[len(r.Registry)+1:]
+		if p.matchRest(rest, r) {
 			return true
 		}
-		return r.TagImplied && r.Digest == "" && globMatch(p.rest, r.Repository)
+		if official, ok := strings.CutPrefix(rest, "library/"); ok && r.Registry == DockerHub {
+			return p.matchRest(official, r)
+		}
+		return false
 	}
 	return globMatch(p.text, r.Written) || globMatch(p.text, r.Canonical()) || globMatch(p.text, r.Familiar())
+}
+
+// matchRest matches the part of a reference after its host: the
+// repository with its suffix and, for an implied tag, without it.
+func (p Pattern) matchRest(rest string, r Ref) bool {
+	if globMatch(p.rest, rest) {
+		return true
+	}
+	if r.TagImplied && r.Digest == "" {
+		repo, _, _ := strings.Cut(rest, ":")
+		return globMatch(p.rest, repo)
+	}
+	return false
 }
 
 func (p Pattern) matchLiteral(r Ref) bool {

@@ -116,6 +116,17 @@ func TestPatternMatch(t *testing.T) {
 		{"alpine*", "registry.example.com/base/alpine:3.19", false},
 		{"alpine:*", "docker.io/library/alpine:3.19", true},
 		{"docker.io/*", "centos:7", true},
+		// A pattern naming Docker Hub matches its official images as
+		// people write them, with or without library/.
+		{"docker.io/nginx*", "nginx:1.25", true},
+		{"docker.io/nginx*", "docker.io/nginx:1.25", true},
+		{"docker.io/nginx*", "docker.io/library/nginx", true},
+		{"docker.io/nginx:1.*", "index.docker.io/library/nginx:1.25", true},
+		{"docker.io/nginx:1.*", "nginx:2.0", false},
+		{"index.docker.io/library/nginx*", "nginx", true},
+		{"docker.io/nginx*", "quay.io/nginx/nginx:1", false},
+		{"docker.io/bitnami/*", "bitnami/redis:7", true},
+		{"docker.io/redis*", "bitnami/redis:7", false},
 		{"docker.io/*", "quay.io/centos/centos", false},
 	}
 	for _, tt := range tests {
