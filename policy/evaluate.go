@@ -123,7 +123,10 @@ func (cr *compiledRule) check(l lineage.Lineage, now time.Time) verdict {
 	if len(l.Entries) == 0 && l.Err != nil {
 		return verdict{broken, l.Err.Error()}
 	}
-	entries := l.Entries
+	entries, v, ok := scoped(r.Scope, l)
+	if !ok {
+		return v
+	}
 	if len(r.When) > 0 {
 		entries = filter(entries, r.When)
 		if len(entries) == 0 && l.Err != nil {
@@ -145,8 +148,10 @@ func (cr *compiledRule) check(l lineage.Lineage, now time.Time) verdict {
 		switch {
 		case partial:
 			return verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}
-		case len(entries) == 0:
+		case len(entries) == 0 && len(l.Entries) == 0:
 			return verdict{failed, "it has no base image (FROM scratch), and the rule allows only " + patternList(r.Allow)}
+		case len(entries) == 0:
+			return verdict{failed, "no base image is known (none declared, none matched by layers), and the rule allows only " + patternList(r.Allow)}
 		}
 		why := fmt.Sprintf("%s matches none of the allowed patterns %s", describeEntries(entries), patternList(r.Allow))
 		if claim, p, ok := claimMatch(r.Allow, entries); ok {
@@ -162,6 +167,36 @@ func (cr *compiledRule) check(l lineage.Lineage, now time.Time) verdict {
 	}
 	return checkTrustRules(r, entries, l, now)
 }
+
+// scoped returns the lineage entries a rule's scope looks at, or the
+// verdict when they cannot be known: bases need a resolved lineage. For an
+// image the lineage starts with the image itself; for a Dockerfile with the
+// FROM image, the base of what is built.
+func scoped(scope Scope, l lineage.Lineage) ([]lineage.Entry, verdict, bool) {
+	if scope == "" || scope == ScopeLineage {
+		return l.Entries, verdict{}, true
+	}
+	self := 0
+	if len(l.Entries) > 0 && l.Entries[0].Source == lineage.SourceReference {
+		self = 1
+	}
+	if scope == ScopeImage {
+		return l.Entries[:self], verdict{}, true
+	}
+	if self == 1 && !l.Resolved && l.Err == nil {
+		return nil, verdict{offline, fmt.Sprintf("the rule looks at the image's %s, which needs its resolved lineage (run with --resolve)", scopeWords[scope])}, false
+	}
+	bases := l.Entries[self:]
+	if len(bases) == 0 && l.Err != nil {
+		return nil, verdict{undecidable, "its lineage could not be resolved: " + l.Err.Error()}, false
+	}
+	if scope == ScopeBase && len(bases) > 1 {
+		bases = bases[:1]
+	}
+	return bases, verdict{}, true
+}
+
+var scopeWords = map[Scope]string{ScopeBase: "direct base", ScopeBases: "bases"}
 
 // checkBases applies the rules about base facts, which need a resolved
 // lineage.

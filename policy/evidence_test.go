@@ -132,3 +132,36 @@ func TestOnlyEvidenceAllows(t *testing.T) {
 		})
 	}
 }
+
+// TestAllowedBaseImagesJudgesTheBase: Kyverno's allowed-base-images compares
+// the image's declared base with the allow list, never the image itself;
+// imported, the rule looks at the direct base alone (scope: base), so an
+// image that is itself on the list but built on something else fails, as
+// in Kyverno, and offline the rule is skipped, not passed.
+func TestAllowedBaseImagesJudgesTheBase(t *testing.T) {
+	set := loadSet(t, "allowed-base-images.yaml", "baseimages-configmap.yaml")
+	if s := set.Policies()[0].Spec.Rules[0].Scope; s != policy.ScopeBase {
+		t.Fatalf("imported rule scope = %q, want base", s)
+	}
+	sub := &subject.Subject{Resource: &subject.Resource{Kind: "Pod", Name: "p", Namespace: "default"}, Container: "app", Image: "x", Field: "spec.containers[0].image"}
+	resolved := func(es ...lineage.Entry) lineage.Lineage { return lineage.Lineage{Resolved: true, Entries: es} }
+	tests := []struct {
+		name string
+		l    lineage.Lineage
+		want policy.Status
+	}{
+		{"listed base", resolved(entry(t, "registry.example.com/app:1", lineage.SourceReference, true), entry(t, "gcr.io/distroless/static:nonroot", lineage.SourceAnnotation, true)), policy.StatusPass},
+		{"the image itself is listed, its base is not", resolved(entry(t, "gcr.io/distroless/static:nonroot", lineage.SourceReference, true), entry(t, "docker.io/library/busybox:1", lineage.SourceAnnotation, true)), policy.StatusFail},
+		{"a listed grand-base does not make up for the base", resolved(entry(t, "registry.example.com/app:1", lineage.SourceReference, true), entry(t, "registry.example.com/company/base:1", lineage.SourceAnnotation, true), entry(t, "gcr.io/distroless/static:nonroot", lineage.SourceAnnotation, true)), policy.StatusFail},
+		{"no base known", resolved(entry(t, "registry.example.com/app:1", lineage.SourceReference, true)), policy.StatusFail},
+		{"offline", lineage.Of(entry(t, "gcr.io/distroless/static:nonroot", lineage.SourceReference, false).Ref, lineage.SourceReference), policy.StatusSkip},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := set.Evaluate(sub, tt.l, now)
+			if len(rs) != 1 || rs[0].Status != tt.want {
+				t.Fatalf("results %v, want one %s", rs, tt.want)
+			}
+		})
+	}
+}

@@ -70,7 +70,7 @@ func (t *translator) applyDeny(cs conditionSet, rule *Rule) (keep bool) {
 	}
 	t.requireOperations(rule, cs.ops)
 	t.requireFilters(rule, cs.filters)
-	negations := 0
+	negations, imageDenies, baseAllows := 0, 0, 0
 	for _, p := range cs.preds {
 		switch {
 		case p.requireBase && len(p.pats) == 0:
@@ -82,12 +82,22 @@ func (t *translator) applyDeny(cs conditionSet, rule *Rule) (keep bool) {
 			negations++
 			rule.Allow = addPatterns(rule.Allow, p.pats)
 			rule.RequireBase = rule.RequireBase || p.requireBase
+			if p.base {
+				baseAllows++
+				rule.Scope = ScopeBase // Kyverno compares the declared base alone, not the image
+			}
 		default:
 			rule.Deny = addPatterns(rule.Deny, p.pats)
+			if !p.base {
+				imageDenies++
+			}
 		}
 	}
-	if negations > 1 {
+	switch {
+	case negations > 1:
 		untranslated(rule, "deny conditions: several alternative allow lists cannot be joined into one")
+	case baseAllows > 0 && imageDenies > 0:
+		untranslated(rule, "deny conditions: an allow list on the declared base beside a deny list on the image cannot be joined into one rule")
 	}
 	return true
 }
@@ -178,6 +188,7 @@ func (t *translator) elementContext(v any) condContext {
 // most one allow list can be kept.
 func (t *translator) joinForeach(parts []Rule, rule *Rule) error {
 	first := parts[0]
+	scoped := false // rule.Scope is that of a part with patterns
 	for _, p := range parts {
 		if p.Untranslated != "" {
 			untranslated(rule, "%s", p.Untranslated)
@@ -194,6 +205,13 @@ func (t *translator) joinForeach(parts []Rule, rule *Rule) error {
 		if len(rule.Allow) > 0 && len(p.Allow) > 0 && !samePatterns(rule.Allow, p.Allow) {
 			untranslated(rule, "its foreach entries hold different allow lists")
 			return nil
+		}
+		if len(p.Allow) > 0 || len(p.Deny) > 0 {
+			if scoped && p.Scope != rule.Scope {
+				untranslated(rule, "its foreach entries judge the declared base and the image itself")
+				return nil
+			}
+			scoped, rule.Scope = true, p.Scope
 		}
 		rule.Deny = addPatterns(rule.Deny, p.Deny)
 		rule.Allow = addPatterns(rule.Allow, p.Allow)

@@ -308,7 +308,7 @@ func (t *translator) baseCondition(op string, value any) (*imagePred, string) {
 	if p != nil {
 		p.base, p.requireBase = true, negated
 		if negated {
-			t.note("the allow list applies to the image's lineage: its resolved bases (offline: the image itself)")
+			t.note("the allow list applies to the image's direct base, as resolved (annotations, provenance, buildinfo, buildpacks metadata or layers) and verified by layers; offline it cannot be known and the rule is skipped (run with --resolve)")
 		}
 	}
 	return p, why

@@ -136,6 +136,8 @@ func compileRule(p *Policy, i int, seen map[string]bool, fail loadFailure, known
 		return compiledRule{}, fail.at(r.Line, "duplicate rule name %q", r.Name)
 	case !r.Action.valid():
 		return compiledRule{}, fail.at(r.Line, "rule %q: action %q: want enforce, audit or warn", r.Name, r.Action)
+	case !r.Scope.valid():
+		return compiledRule{}, fail.at(r.Line, "rule %q: scope %q: want lineage, image, base or bases", r.Name, r.Scope)
 	case r.Untranslated == "" && len(r.Allow) == 0 && len(r.Deny) == 0 && !r.RequireBase && !r.RequireVerifiedBase && !r.RequireCurrentBase && r.MaxBaseAge.Duration == 0 && len(r.signers()) == 0:
 		return compiledRule{}, fail.at(r.Line, "rule %q checks nothing: give allow, deny, requireBase, requireVerifiedBase, requireCurrentBase, maxBaseAge, signedBy or vulnerabilities", r.Name)
 	}

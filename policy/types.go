@@ -172,6 +172,11 @@ type Rule struct {
 	Message         string           `yaml:"message,omitempty"`
 	Match           *Match           `yaml:"match,omitempty"`
 
+	// Scope says which lineage entries the rule looks at: every entry
+	// (lineage, the default), the image itself (image), its direct base
+	// (base) or every base (bases). For a Dockerfile the lineage starts
+	// with the FROM image, the base of what is built.
+	Scope Scope     `yaml:"scope,omitempty"`
 	When  []Pattern `yaml:"when,omitempty"`
 	Allow []Pattern `yaml:"allow,omitempty"`
 	Deny  []Pattern `yaml:"deny,omitempty"`
@@ -190,6 +195,21 @@ type Rule struct {
 	// such a rule yields an error result wherever it applies.
 	Untranslated string `yaml:"-"`
 	Line         int    `yaml:"-"`
+}
+
+// Scope names the lineage entries a rule looks at.
+type Scope string
+
+// The scopes.
+const (
+	ScopeLineage Scope = "lineage" // every entry (the default)
+	ScopeImage   Scope = "image"   // the image itself
+	ScopeBase    Scope = "base"    // the direct base
+	ScopeBases   Scope = "bases"   // every base
+)
+
+func (s Scope) valid() bool {
+	return s == "" || s == ScopeLineage || s == ScopeImage || s == ScopeBase || s == ScopeBases
 }
 
 // Exception exempts subjects from rules until it expires. Every given
