@@ -184,6 +184,7 @@ func mergePlatforms(platforms []string, per [][]Subject) []Subject {
 			if count[k] == len(platforms) {
 				if !done[k] {
 					done[k] = true
+					s.Platforms = platforms
 					out = append(out, s)
 				}
 				continue
@@ -191,6 +192,7 @@ func mergePlatforms(platforms []string, per [][]Subject) []Subject {
 			if s.Platform == "" {
 				s.Platform = platforms[i]
 			}
+			s.Platforms = platforms[i : i+1]
 			out = append(out, s)
 		}
 	}

@@ -105,8 +105,15 @@ type Subject struct {
 	Line, Column int
 	// Source says what the first lineage entry of this subject is.
 	Source lineage.Source
-	// Platform is a Dockerfile FROM's --platform, after substitution.
+	// Platform is the platform a Dockerfile FROM pulls its image for: its
+	// --platform after substitution, or the target platform when the FROM
+	// reads differently per target platform; empty when it is the same for
+	// every target platform (see Platforms).
 	Platform string
+	// Platforms are the target platforms a Dockerfile subject is built for.
+	// A FROM without --platform pulls its image for each: what it is built
+	// on can differ per platform even when the reference does not.
+	Platforms []string
 	// Scratch reports a Dockerfile whose shipped stage starts FROM scratch.
 	Scratch bool
 	// BuildInput, when set, says how a Dockerfile's build pulls this image

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/baseguard/baseguard/lineage"
-	"github.com/baseguard/baseguard/lineage/registry"
 	"github.com/baseguard/baseguard/policy"
 	"github.com/baseguard/baseguard/render"
 	"github.com/baseguard/baseguard/report"
@@ -95,7 +94,7 @@ all among the inputs).`,
 	f.StringArrayVar(&o.buildArgs, "build-arg", nil, "Dockerfile build argument KEY=VALUE (repeatable)")
 	f.StringArrayVar(&o.labels, "label", nil, "label KEY=VALUE that rules see on Dockerfiles (repeatable)")
 	f.StringVar(&o.target, "target", "", "Dockerfile stage to check (default: the last)")
-	f.StringVar(&o.platform, "platform", "", "platforms os/arch[/variant], comma-separated: Dockerfiles are judged for each (default linux/amd64,linux/arm64); with --resolve the first is resolved (default linux/amd64, else an image's first)")
+	f.StringVar(&o.platform, "platform", "", "platforms os/arch[/variant], comma-separated: Dockerfiles are judged for each (default linux/amd64,linux/arm64); with --resolve each Dockerfile's base is resolved for the platform it is judged for, other images for the first listed (default linux/amd64, else an image's first)")
 	f.StringArrayVar(&o.values, "values", nil, "Helm values file for the charts among the inputs (repeatable, later ones win)")
 	f.StringVar(&o.now, "now", "", "evaluate exceptions as of this RFC 3339 time (default: now)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list passing results too (text output)")
@@ -183,11 +182,12 @@ func (o *checkOptions) judgeAll(cmd *cobra.Command, set *policy.Set, args []stri
 		if err != nil {
 			return err
 		}
-		var opts []registry.ResolveOption
+		var platform string
 		if platforms, _ := parsePlatforms(o.platform); len(platforms) > 0 {
-			opts = append(opts, registry.ForPlatform(platforms[0]))
+			platform = platforms[0]
 		}
-		lin = resolveAll(cmd.Context(), c, subs, opts...)
+		subs = perPlatform(subs)
+		lin = resolveAll(cmd.Context(), c, subs, platform)
 	}
 	for _, s := range subs {
 		if err := judge(s, lin.of(s)); err != nil {

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -125,4 +128,38 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestCheckResolvesEachPlatform: a Dockerfile built for two platforms pulls
+// its FROM image for each, and with --resolve each platform's lineage is
+// judged: a denied base under the arm64 image alone fails the check.
+func TestCheckResolvesEachPlatform(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	reg := newTestRegistry(t)
+	alpine, _ := random.Image(1024, 2)
+	alpineDigest := reg.push(t, "base/alpine:3.19", alpine)
+	centos, _ := random.Image(1024, 2)
+	centosDigest := reg.push(t, "base/centos:7", centos)
+	amd := child(t, alpine, reg.host+"/base/alpine:3.19", alpineDigest)
+	arm := child(t, centos, reg.host+"/base/centos:7", centosDigest)
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
+	if err := remote.WriteIndex(must(name.NewTag(reg.host+"/company/base:1")), idx); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	os.WriteFile(df, []byte("FROM "+reg.host+"/company/base:1\n"), 0o644)
+	policyFile := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(policyFile, []byte("apiVersion: baseguard.dev/v1alpha1\nkind: BaseImagePolicy\nmetadata: {name: p}\nspec:\n  rules:\n    - {name: no-centos, deny: [\"*centos*\"]}\n"), 0o644)
+
+	out, errOut, code := run(t, "", "check", "--resolve", "-p", policyFile, df)
+	if code != exitFailed || !strings.Contains(out, "linux/arm64") || !strings.Contains(out, "centos") {
+		t.Fatalf("exit %d, want %d with the arm64 image's centos base named:\n%s\n%s", code, exitFailed, out, errOut)
+	}
+	out, _, code = run(t, "", "check", "--resolve", "--platform", "linux/amd64", "-p", policyFile, df)
+	if code != exitOK {
+		t.Errorf("built for linux/amd64 only: exit %d, want 0 (its base is alpine)\n%s", code, out)
+	}
 }

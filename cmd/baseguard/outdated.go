@@ -169,11 +169,7 @@ func outdatedDockerfile(ctx context.Context, c *rebase.Checker, file string, lab
 // outdatedImages resolves every distinct image once and checks each
 // subject's base.
 func outdatedImages(ctx context.Context, c *rebase.Checker, client *registry.Client, subs []*subject.Subject, platform string) ([]rebase.Finding, []error) {
-	var opts []registry.ResolveOption
-	if platform != "" {
-		opts = append(opts, registry.ForPlatform(platform))
-	}
-	lin := resolveAll(ctx, client, subs, opts...)
+	lin := resolveAll(ctx, client, subs, platform)
 	var out []rebase.Finding
 	var errs []error
 	for _, s := range subs {

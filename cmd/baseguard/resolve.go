@@ -114,40 +114,94 @@ type lineageSource interface {
 	Lineage(ctx context.Context, ref imageref.Ref, opts ...registry.ResolveOption) lineage.Lineage
 }
 
-// resolveAll looks up every distinct image of the subjects once, a few at a
-// time, and returns their lineages. Registry calls grow with distinct
-// images, not with subjects.
-func resolveAll(ctx context.Context, c lineageSource, subs []*subject.Subject, opts ...registry.ResolveOption) offlineLineages {
-	out := offlineLineages{}
-	var todo []imageref.Ref
+// resolvedLineages are lineages looked up in registries, by image and by
+// the platform it was resolved for.
+type resolvedLineages map[platformImage]lineage.Lineage
+
+// platformImage is an image as resolved for a platform ("" for the
+// default: the primary platform, or the one --platform names first).
+type platformImage struct{ image, platform string }
+
+func (c resolvedLineages) of(s *subject.Subject) lineage.Lineage {
+	if s.Scratch {
+		return lineage.Lineage{}
+	}
+	return withSource(c[platformImage{s.Image, s.Platform}], s.Source)
+}
+
+// resolveAll looks up every distinct image of the subjects once per
+// platform it is judged for, a few at a time, and returns their lineages:
+// a Dockerfile judged for linux/arm64 is resolved for linux/arm64; other
+// subjects for defaultPlatform (empty: the image's primary platform).
+// Registry calls grow with distinct images, not with subjects.
+func resolveAll(ctx context.Context, c lineageSource, subs []*subject.Subject, defaultPlatform string) resolvedLineages {
+	out := resolvedLineages{}
+	type job struct {
+		key platformImage
+		ref imageref.Ref
+	}
+	var todo []job
 	for _, s := range subs {
-		if _, seen := out[s.Image]; seen || s.Scratch {
+		key := platformImage{s.Image, s.Platform}
+		if _, seen := out[key]; seen || s.Scratch {
 			continue
 		}
 		ref, err := imageref.Parse(s.Image)
 		if err != nil {
-			out[s.Image] = lineage.Lineage{Err: err}
+			out[key] = lineage.Lineage{Err: err}
 			continue
 		}
-		out[s.Image] = lineage.Lineage{}
-		todo = append(todo, ref)
+		out[key] = lineage.Lineage{}
+		todo = append(todo, job{key, ref})
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, resolveConcurrency)
-	for _, ref := range todo {
+	for _, j := range todo {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			l := resolveOne(ctx, c, ref, opts...)
+			l := resolveOne(ctx, c, j.ref, platformOption(j.key.platform, defaultPlatform)...)
 			mu.Lock()
-			out[ref.Written] = l
+			out[j.key] = l
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	return out
+}
+
+// perPlatform splits each Dockerfile subject whose FROM pulls its image for
+// every target platform (no --platform, the same reference for each) into
+// one subject per platform: resolved, the image's lineage can differ per
+// platform, and each is judged.
+func perPlatform(subs []*subject.Subject) []*subject.Subject {
+	var out []*subject.Subject
+	for _, s := range subs {
+		if s.Resource.Kind != subject.KindDockerfile || s.Platform != "" || len(s.Platforms) < 2 || s.Scratch {
+			out = append(out, s)
+			continue
+		}
+		for _, p := range s.Platforms {
+			c := *s
+			c.Platform, c.Platforms = p, []string{p}
+			out = append(out, &c)
+		}
+	}
+	return out
+}
+
+// platformOption resolves for the subject's platform, else the default,
+// else the image's primary platform.
+func platformOption(platform, defaultPlatform string) []registry.ResolveOption {
+	if platform == "" {
+		platform = defaultPlatform
+	}
+	if platform == "" {
+		return nil
+	}
+	return []registry.ResolveOption{registry.ForPlatform(platform)}
 }
 
 // resolveOne resolves one image: the one resolution path of `check
