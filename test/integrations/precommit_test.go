@@ -15,6 +15,7 @@ import (
 // stages a denied base is refused with baseguard's message, an approved one
 // and one that stages no manifest pass.
 func TestPreCommitHook(t *testing.T) {
+	endToEnd(t)
 	preCommit, err := exec.LookPath("pre-commit")
 	if err != nil {
 		t.Fatal("pre-commit is not installed (hack/test.sh installs Debian's pre-commit package): the hook cannot be tested")
@@ -102,7 +103,7 @@ func snapshotRepo(t *testing.T) (string, string) {
 	tree := run("write-tree")
 	rev := run("commit-tree", tree, "-m", "snapshot")
 	bare := filepath.Join(t.TempDir(), "baseguard.git")
-	run("init", "-q", "--bare", bare)
+	run("init", "-q", "--bare", "--initial-branch=main", bare)
 	run("push", "-q", bare, rev+":refs/heads/main")
 	return bare, rev
 }
