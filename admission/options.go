@@ -58,6 +58,11 @@ type Options struct {
 	// *.json files, not recursive, dot-files skipped as ConfigMap volumes
 	// need); reloaded when they change. Empty means the built-in policy.
 	PolicyPaths []string
+	// ClusterPolicies, when given, are policy objects of a cluster
+	// (WatchClusterPolicies) in force beside the files' policies; the
+	// server keeps their status. The built-in policy is in force only
+	// while neither gives a policy.
+	ClusterPolicies *ClusterPolicies
 	// Resolver resolves lineages (Offline when nil).
 	Resolver Resolver
 	// Namespaces gives namespaces' labels for namespace selectors. When

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,14 +18,23 @@ import (
 )
 
 // policyStore holds the policy set in force and swaps it atomically when
-// the policy files change. A request uses the set it loaded at its start;
-// a set that fails to load leaves the previous one in force.
+// the policy files or the policy objects change. A request uses the set it
+// loaded at its start; files that fail to load leave the previous files'
+// policies in force. The set is the files' policies and the objects' in
+// force (ClusterPolicies); the built-in policy when neither gives one.
 type policyStore struct {
 	paths []string
 	// accept refuses a set the server cannot apply as written (nil: every
 	// set that loads).
 	accept func(*policy.Set) error
-	set    atomic.Pointer[policy.Set]
+	// cluster gives the policy objects' policies (nil: none watched).
+	cluster *ClusterPolicies
+	// mu serializes compositions and guards files.
+	mu sync.Mutex
+	// files are the policies of the files as last loaded.
+	files   []*policy.Policy
+	set     atomic.Pointer[policy.Set]
+	builtin atomic.Bool // whether the set is the built-in policy
 	// seen is the content of the files last tried, loaded or not, so a bad
 	// file is reported once, not at every check.
 	seen []policy.File
@@ -32,36 +42,61 @@ type policyStore struct {
 	onLoad func(*policy.Set)
 }
 
-func newPolicyStore(paths []string, accept func(*policy.Set) error) (*policyStore, error) {
-	s := &policyStore{paths: paths, accept: accept}
-	if len(paths) == 0 {
-		set, err := policy.NewSet(policy.Builtin())
+func newPolicyStore(paths []string, accept func(*policy.Set) error, cluster *ClusterPolicies) (*policyStore, error) {
+	s := &policyStore{paths: paths, accept: accept, cluster: cluster}
+	if len(paths) > 0 {
+		files, err := readPolicyFiles(paths)
 		if err != nil {
-			return nil, fmt.Errorf("compiling the built-in policy: %w", err)
+			return nil, err
 		}
-		if accept != nil {
-			if err := accept(set); err != nil {
-				return nil, err
-			}
+		if s.files, err = s.loadFiles(files); err != nil {
+			return nil, err
 		}
-		s.set.Store(set)
-		return s, nil
+		s.seen = files
 	}
-	files, err := readPolicyFiles(paths)
-	if err != nil {
+	if err := s.compose(); err != nil {
 		return nil, err
 	}
-	set, err := s.compile(files)
-	if err != nil {
-		return nil, err
-	}
-	s.seen = files
-	s.set.Store(set)
 	return s, nil
 }
 
 // Set returns the policy set in force.
 func (s *policyStore) Set() *policy.Set { return s.set.Load() }
+
+// builtinInForce reports whether the set in force is the built-in policy.
+func (s *policyStore) builtinInForce() bool { return s.builtin.Load() }
+
+// compose makes the set in force of the files' policies and the objects'
+// whose names the files leave free; the built-in policy when there are
+// none and no policy files are given.
+func (s *policyStore) compose() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := append([]*policy.Policy(nil), s.files...)
+	if s.cluster != nil {
+		reserved := map[string]string{}
+		for _, p := range s.files {
+			reserved[p.Metadata.Name] = p.File
+		}
+		ps = append(ps, s.cluster.policiesInForce(reserved)...)
+	}
+	builtin := len(s.paths) == 0 && len(ps) == 0
+	if builtin {
+		ps = policy.Builtin()
+	}
+	set, err := policy.NewSet(ps)
+	if err != nil {
+		return fmt.Errorf("compiling the policies in force: %w", err)
+	}
+	if s.accept != nil {
+		if err := s.accept(set); err != nil {
+			return err
+		}
+	}
+	s.set.Store(set)
+	s.builtin.Store(builtin)
+	return nil
+}
 
 // reload re-reads the files and swaps in the new set if they changed and
 // load. It reports whether a new set is in force.
@@ -77,11 +112,19 @@ func (s *policyStore) reload() (bool, error) {
 		return false, nil
 	}
 	s.seen = files
-	set, err := s.compile(files)
+	ps, err := s.loadFiles(files)
 	if err != nil {
 		return false, err
 	}
-	s.set.Store(set)
+	s.mu.Lock()
+	s.files = ps
+	s.mu.Unlock()
+	if err := s.compose(); err != nil {
+		return false, err
+	}
+	if s.cluster != nil {
+		s.cluster.recheck() // the names the files take may have changed
+	}
 	return true, nil
 }
 
@@ -105,7 +148,9 @@ func (s *policyStore) watch(ctx context.Context, interval time.Duration, log *sl
 	})
 }
 
-func (s *policyStore) compile(files []policy.File) (*policy.Set, error) {
+// loadFiles loads and compiles the policies of files, reading the keys
+// they name by path.
+func (s *policyStore) loadFiles(files []policy.File) ([]*policy.Policy, error) {
 	ps, err := policy.Load(files...)
 	if err != nil {
 		return nil, err
@@ -122,7 +167,7 @@ func (s *policyStore) compile(files []policy.File) (*policy.Set, error) {
 			return nil, err
 		}
 	}
-	return set, nil
+	return ps, nil
 }
 
 // readPolicyFiles reads the files named, and the policy files directly in
@@ -193,7 +238,7 @@ func policyNames(set *policy.Set) []string {
 // built-in policy when paths is empty), for what must be set up before it
 // starts, such as the resolver's catalog of known bases.
 func LoadPolicies(paths []string) (*policy.Set, error) {
-	s, err := newPolicyStore(paths, nil)
+	s, err := newPolicyStore(paths, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -76,11 +76,19 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Namespaces == nil && !opts.SkipNamespaceSelectors {
 		accept = needNamespaceLabels
 	}
-	policies, err := newPolicyStore(opts.PolicyPaths, accept)
+	if opts.ClusterPolicies != nil {
+		// Objects this server cannot apply as written are refused one by
+		// one, in their status, before the set in force is composed.
+		opts.ClusterPolicies.setAccept(accept)
+	}
+	policies, err := newPolicyStore(opts.PolicyPaths, accept, opts.ClusterPolicies)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{opts: opts, metrics: newMetrics(opts.Registry)}
+	if opts.ClusterPolicies != nil {
+		opts.ClusterPolicies.attach(policies, s.metrics)
+	}
 	if opts.CertFile != "" || opts.KeyFile != "" {
 		if s.cert, err = loadCertificate(opts.CertFile, opts.KeyFile); err != nil {
 			return nil, err

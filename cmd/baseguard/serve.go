@@ -35,6 +35,10 @@ type serveOptions struct {
 	// whyNoLabels says why namespace labels cannot be read, for the error
 	// that refuses a policy needing them.
 	whyNoLabels string
+	// policyObjects and kyvernoPolicies watch policies as cluster objects;
+	// objects are the ones watched (serve_policies.go).
+	policyObjects, kyvernoPolicies bool
+	objects                        *admission.ClusterPolicies
 }
 
 func newServeCmd() *cobra.Command {
@@ -73,7 +77,7 @@ the same image; images already pinned are left alone. With
 and its service account's, as the kubelet pulls them, then with Docker's
 credentials; each credential set has a registry client and caches of its
 own, and its secrets are read again every minute.
-
+` + policyObjectsHelp + `
 SIGINT and SIGTERM shut the server down gracefully.`,
 		Example: `  # Certificates for a local test, then serve the built-in policy
   baseguard certs --dir certs --dns-name 127.0.0.1
@@ -83,8 +87,8 @@ SIGINT and SIGTERM shut the server down gracefully.`,
   baseguard serve --resolve --pull-secrets --kubeconfig ~/.kube/config \
     --tls-cert-file certs/tls.crt --tls-private-key-file certs/tls.key
 
-  # In a cluster (what the Helm chart runs)
-  baseguard serve --listen :8443 --policy /etc/baseguard/policy \
+  # In a cluster (what the Helm chart runs), with policies as objects too
+  baseguard serve --listen :8443 --policy /etc/baseguard/policy --policy-objects \
     --tls-cert-file /etc/baseguard/tls/tls.crt --tls-private-key-file /etc/baseguard/tls/tls.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -104,6 +108,7 @@ SIGINT and SIGTERM shut the server down gracefully.`,
 	f.DurationVar(&o.reloadInterval, "reload-interval", admission.DefaultReloadInterval, "how often certificate and policy files are checked for changes")
 	f.StringVar(&o.memoryBudget, "memory-budget", resource.NewQuantity(admission.DefaultMemoryBudget, resource.BinarySI).String(), "memory reviews in flight may hold (a review finding no room within 500ms is answered 429 with Retry-After); keep it below the memory limit less about 64Mi")
 	f.IntVar(&o.maxConns, "max-connections", admission.DefaultMaxConnections, "open connections kept at most; at the bound the longest idle one is closed for a new one")
+	addPolicyObjectFlags(f, o)
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every decision), info (denials, warnings), warn or error")
 	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	o.audit.register(f)
@@ -126,6 +131,9 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.objects, err = o.clusterPolicies(ctx, cfg, log); err != nil {
+		return err
+	}
 	kube, err := o.kubeClient(cfg)
 	if err != nil {
 		return err
@@ -145,6 +153,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		CertFile:               o.certFile,
 		KeyFile:                o.keyFile,
 		PolicyPaths:            o.policies,
+		ClusterPolicies:        o.objects,
 		Namespaces:             namespaces,
 		Roles:                  roles,
 		SkipNamespaceSelectors: o.noNamespaces,

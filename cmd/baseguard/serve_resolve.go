@@ -72,13 +72,20 @@ func (o *serveOptions) resolver(log *slog.Logger, kube kubernetes.Interface, nee
 	}), nil
 }
 
-// catalog is the known bases of the policies serve starts with.
+// catalog is the known bases of the policies serve starts with, files'
+// and objects'.
 func (o *serveOptions) catalog(log *slog.Logger) ([]imageref.Ref, error) {
 	set, err := admission.LoadPolicies(o.policies)
 	if err != nil {
 		return nil, err
 	}
-	refs, notes := registry.CatalogRefs(set.Catalog())
+	catalog := set.Catalog()
+	if o.objects != nil {
+		for _, p := range o.objects.Policies() {
+			catalog = append(catalog, p.Spec.Catalog...)
+		}
+	}
+	refs, notes := registry.CatalogRefs(catalog)
 	for _, n := range notes {
 		log.Warn("catalog: " + n)
 	}

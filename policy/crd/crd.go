@@ -102,6 +102,9 @@ func KyvernoClusterPolicy() *apiextensionsv1.CustomResourceDefinition {
 	crd.Labels[KyvernoCompatLabel] = "true"
 	crd.Annotations = map[string]string{
 		"baseguard.dev/description": "Minimal ClusterPolicy CRD for clusters without Kyverno. Never install it where Kyverno runs: Kyverno's CRD (labelled app.kubernetes.io/part-of=kyverno) defines this resource.",
+		// Uninstalling the chart must not delete the users' ClusterPolicies
+		// with their CRD.
+		"helm.sh/resource-policy": "keep",
 	}
 	return crd
 }

@@ -60,7 +60,7 @@ func (g *generator) of(t reflect.Type) (*props, error) {
 		return &c, nil
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
-		return nil, fmt.Errorf("%s decodes itself from YAML: give its props in scalarTypes", t)
+		return nil, fmt.Errorf("%s decodes itself from YAML: give its schema in scalarTypes", t)
 	}
 	switch t.Kind() {
 	case reflect.String:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -57,7 +56,10 @@ func run(m *testing.M) int {
 		}
 		return m.Run() // every test skips, saying why
 	}
-	env := &envtest.Environment{BinaryAssetsDirectory: binDir, ControlPlaneStartTimeout: time.Minute}
+	env := &envtest.Environment{BinaryAssetsDirectory: binDir, ControlPlaneStartTimeout: time.Minute,
+		// The policy CRDs as shipped: the BaseImagePolicy CRD of the chart
+		// and the minimal Kyverno ClusterPolicy CRD of deploy/.
+		CRDInstallOptions: envtest.CRDInstallOptions{Paths: policyCRDs(), ErrorIfPathMissing: true}}
 	testEnv = env
 	api := env.ControlPlane.GetAPIServer()
 	api.Configure().
@@ -155,6 +157,7 @@ type webhook struct {
 	policyDir string
 	ca        *pki.CA
 	addr      string
+	logs      logBuffer // what the server logged, at info and above
 	mu        sync.Mutex
 	cancel    context.CancelFunc
 	done      chan error
@@ -206,13 +209,20 @@ func (w *webhook) start() error {
 		cancel()
 		return err
 	}
+	log := w.logger()
+	objects, err := admission.WatchClusterPolicies(ctx, cfg, admission.ClusterPolicyOptions{Kyverno: true, Logger: log})
+	if err != nil {
+		cancel()
+		return err
+	}
 	srv, err := admission.NewServer(admission.Options{
-		CertFile:       filepath.Join(w.dir, pki.CertFile),
-		KeyFile:        filepath.Join(w.dir, pki.KeyFile),
-		PolicyPaths:    []string{w.policyDir},
-		Namespaces:     ns,
-		ReloadInterval: 100 * time.Millisecond,
-		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		CertFile:        filepath.Join(w.dir, pki.CertFile),
+		KeyFile:         filepath.Join(w.dir, pki.KeyFile),
+		PolicyPaths:     []string{w.policyDir},
+		ClusterPolicies: objects,
+		Namespaces:      ns,
+		ReloadInterval:  100 * time.Millisecond,
+		Logger:          log,
 	})
 	if err != nil {
 		cancel()
