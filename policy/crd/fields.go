@@ -62,7 +62,7 @@ func jsonValue(v string) apiextensionsv1.JSON {
 var (
 	actions         = []string{string(policy.Enforce), string(policy.Audit), string(policy.Warn)}
 	resolveErrors   = []string{"deny", "allow", "warn"}
-	operations      = []string{"CREATE", "UPDATE", "DELETE", "CONNECT"}
+	operations      = []string{"CREATE", "UPDATE"}
 	labelOperations = []string{"In", "NotIn", "Exists", "DoesNotExist"}
 )
 
