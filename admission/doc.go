@@ -63,6 +63,17 @@
 // judges that digest, and the kubelet pulls it: a tag moved in between
 // changes nothing. /mutate never denies.
 //
+// Policies can also be objects of the cluster (WatchClusterPolicies,
+// Options.ClusterPolicies): BaseImagePolicies and, for clusters without
+// Kyverno, Kyverno ClusterPolicies whose rules all check images. Each is
+// loaded on its own, as a file is, and the set in force is the files'
+// policies and the objects' whose names the files leave free (the built-in
+// policy while there are none). A change is in force as soon as the watch
+// delivers it. A generation that does not load leaves the last one that did
+// in force; the server writes each object's status (a Ready condition, the
+// rules in force, lint notes) and keeps the generation in force there, so
+// that replicas and restarts apply it too.
+//
 // A Resolver is given the pod's Credentials: its namespace, service account
 // and imagePullSecrets. PullSecrets makes the resolver that uses them as
 // the kubelet would: it keeps one resolver, with caches of its own, per

@@ -60,7 +60,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "reloads_total",
-			Help: "Reloads of changed files, by what (policy, certificate) and outcome (success, error).",
+			Help: "Reloads of changed files and policy objects, by what (policy, certificate, policy-object) and outcome (success, error).",
 		}, []string{"what", "outcome"}),
 		connectionsClosed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "connections_closed_total",

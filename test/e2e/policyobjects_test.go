@@ -7,17 +7,23 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/baseguard/baseguard/admission"
 	"github.com/baseguard/baseguard/policy/crd"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 )
 
 // policyCRDs are the CRD files the tests install, as shipped.
@@ -206,5 +212,80 @@ func mustContain(t *testing.T, what, out string, wants ...string) {
 		if !strings.Contains(out, w) {
 			t.Errorf("%s lacks %q:\n%s", what, w, out)
 		}
+	}
+}
+
+var topLevelKind = regexp.MustCompile(`(?m)^kind: ClusterRole$`)
+
+// TestPolicyObjectsRBAC: the ClusterRoles of deploy/baseguard.yaml let
+// serve watch BaseImagePolicies and write their status, and nothing more
+// on them.
+func TestPolicyObjectsRBAC(t *testing.T) {
+	requireEnv(t)
+	ctx := context.Background()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "baseguard.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const user = "e2e-rbac-baseguard"
+	roles := 0
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		if !topLevelKind.MatchString(doc) {
+			continue
+		}
+		var role rbacv1.ClusterRole
+		if err := yaml.UnmarshalStrict([]byte(doc), &role); err != nil {
+			t.Fatal(err)
+		}
+		role.Name = "e2e-rbac-" + role.Name
+		role.ResourceVersion = ""
+		binding := &rbacv1.ClusterRoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: role.Name},
+			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
+			Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: user}},
+		}
+		if _, err := clientset.RbacV1().ClusterRoles().Create(ctx, &role, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := clientset.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			clientset.RbacV1().ClusterRoleBindings().Delete(ctx, binding.Name, metav1.DeleteOptions{})
+			clientset.RbacV1().ClusterRoles().Delete(ctx, role.Name, metav1.DeleteOptions{})
+		})
+		roles++
+	}
+	if roles < 2 {
+		t.Fatalf("deploy/baseguard.yaml has %d ClusterRoles", roles)
+	}
+	for _, tc := range []struct {
+		verb, subresource string
+		allowed           bool
+	}{
+		{"get", "", true}, {"list", "", true}, {"watch", "", true}, {"update", "status", true},
+		{"create", "", false}, {"update", "", false}, {"patch", "", false}, {"delete", "", false}, {"patch", "status", false},
+	} {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{"system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Group: "baseguard.dev", Resource: "baseimagepolicies", Subresource: tc.subresource, Verb: tc.verb, Name: "any"},
+		}}
+		got, err := clientset.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Allowed != tc.allowed {
+			t.Errorf("%s baseimagepolicies %s: allowed %v, want %v", tc.verb, tc.subresource, got.Status.Allowed, tc.allowed)
+		}
+	}
+	limited := rest.CopyConfig(cfg)
+	limited.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if _, err := admission.WatchClusterPolicies(wctx, limited, admission.ClusterPolicyOptions{SyncTimeout: 10 * time.Second}); err != nil {
+		t.Errorf("watching with the deployed RBAC: %v", err)
+	}
+	if _, err := admission.WatchClusterPolicies(wctx, limited, admission.ClusterPolicyOptions{Kyverno: true, SyncTimeout: 2 * time.Second}); err == nil {
+		t.Errorf("watching Kyverno ClusterPolicies with RBAC that does not grant it: no error")
 	}
 }
