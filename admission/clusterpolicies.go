@@ -55,6 +55,9 @@ type ClusterPolicies struct {
 	queue     workqueue.TypedRateLimitingInterface[objectKey]
 	log       *slog.Logger
 	ctx       context.Context
+	// stop ends the watches: when the parent context ends, or at once
+	// when they fail to start.
+	stop context.CancelFunc
 
 	mu        sync.Mutex
 	entries   map[objectKey]*objectEntry
@@ -91,7 +94,9 @@ func WatchClusterPolicies(ctx context.Context, cfg *rest.Config, opts ClusterPol
 	if err != nil {
 		return nil, fmt.Errorf("making a dynamic client: %w", err)
 	}
+	ctx, stop := context.WithCancel(ctx)
 	c := &ClusterPolicies{
+		stop:      stop,
 		client:    client,
 		informers: map[string]cache.SharedIndexInformer{},
 		queue:     workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[objectKey]()),
@@ -99,17 +104,19 @@ func WatchClusterPolicies(ctx context.Context, cfg *rest.Config, opts ClusterPol
 		ctx:       ctx,
 		entries:   map[objectKey]*objectEntry{},
 	}
+	go func() { <-ctx.Done(); c.queue.ShutDown() }()
 	var listErr atomic.Value
 	for _, gvr := range gvrs {
 		inf, err := c.watch(gvr, &listErr)
 		if err != nil {
+			c.stop()
 			return nil, err
 		}
 		c.informers[gvr.Resource] = inf
 		go inf.RunWithContext(ctx)
 	}
-	go func() { <-ctx.Done(); c.queue.ShutDown() }()
 	if err := c.sync(ctx, opts.SyncTimeout, &listErr); err != nil {
+		c.stop()
 		return nil, err
 	}
 	return c, nil
