@@ -15,7 +15,7 @@ import (
 )
 
 // bip makes a BaseImagePolicy object as the API server returns it.
-func bip(t *testing.T, name string, uid types.UID, generation int64, spec, status string) *unstructured.Unstructured {
+func bip(t testing.TB, name string, uid types.UID, generation int64, spec, status string) *unstructured.Unstructured {
 	t.Helper()
 	doc := "apiVersion: baseguard.dev/v1alpha1\nkind: BaseImagePolicy\nmetadata: {name: " + name + "}\nspec: " + spec + "\n"
 	if status != "" {
