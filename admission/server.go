@@ -118,6 +118,10 @@ func NewServer(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// Policies returns the policy set in force: the files' and the policy
+// objects' (or the built-in policy), as the next review sees it.
+func (s *Server) Policies() *policy.Set { return s.handler.policies.Set() }
+
 // Handler returns the server's routes, for tests and for embedding.
 func (s *Server) Handler() http.Handler { return s.mux }
 

@@ -171,7 +171,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := o.startAudit(ctx, cfg, resolver, log); err != nil {
+	if err := o.startAudit(ctx, cfg, resolver, srv.Policies, log); err != nil {
 		return err
 	}
 	return srv.Run(ctx)

@@ -47,8 +47,9 @@ func (a *auditServeOptions) registry() *prometheus.Registry {
 }
 
 // startAudit starts the background audit, when asked for, with the
-// webhook's resolver (and caches).
-func (o *serveOptions) startAudit(ctx context.Context, cfg *rest.Config, resolver admission.Resolver, log *slog.Logger) error {
+// webhook's resolver (and caches) and policies in force (files and policy
+// objects).
+func (o *serveOptions) startAudit(ctx context.Context, cfg *rest.Config, resolver admission.Resolver, policies func() *policy.Set, log *slog.Logger) error {
 	a := &o.audit
 	if a.interval <= 0 {
 		return nil
@@ -67,7 +68,7 @@ func (o *serveOptions) startAudit(ctx context.Context, cfg *rest.Config, resolve
 	go func() {
 		err := audit.RunServer(ctx, audit.ServerOptions{
 			Config: cfg, Resolver: resolver, PullSecrets: resolver != nil && o.pullSecrets,
-			Policies: func() (*policy.Set, error) { return admission.LoadPolicies(o.policies) },
+			Policies: func() (*policy.Set, error) { return policies(), nil },
 			Interval: a.interval, Metrics: a.metrics, WriteReports: a.writeReports,
 			LeaseNamespace: ns, Identity: identity, Logger: log,
 		})
