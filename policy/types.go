@@ -176,10 +176,14 @@ type Rule struct {
 	// (lineage, the default), the image itself (image), its direct base
 	// (base) or every base (bases). For a Dockerfile the lineage starts
 	// with the FROM image, the base of what is built.
-	Scope Scope     `yaml:"scope,omitempty"`
-	When  []Pattern `yaml:"when,omitempty"`
+	Scope Scope `yaml:"scope,omitempty"`
+	// When restricts the rule to the entries in its scope that it
+	// matches; with none, the rule passes.
+	When []Pattern `yaml:"when,omitempty"`
+	// Allow passes when some verified entry in scope matches.
 	Allow []Pattern `yaml:"allow,omitempty"`
-	Deny  []Pattern `yaml:"deny,omitempty"`
+	// Deny fails when any lineage entry, claimed or verified, matches.
+	Deny []Pattern `yaml:"deny,omitempty"`
 
 	RequireBase         bool     `yaml:"requireBase,omitempty"`
 	RequireVerifiedBase bool     `yaml:"requireVerifiedBase,omitempty"`
