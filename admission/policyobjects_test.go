@@ -176,3 +176,22 @@ func TestReadyKeepsItsTransitionTime(t *testing.T) {
 		t.Errorf("the same outcome changed the status:\n%s", cmp.Diff(first, again))
 	}
 }
+
+// TestObjectsTheServerCannotApplyAreRefused: without namespace labels, an
+// object selecting namespaces by label does not load (its status says
+// why), and the files' policies stay in force.
+func TestObjectsTheServerCannotApplyAreRefused(t *testing.T) {
+	key := objectKey{resource: "baseimagepolicies", name: "tiered"}
+	spec := "{rules: [{name: r, deny: [a], match: {namespaceSelector: {matchLabels: {tier: restricted}}}}]}"
+	e := readPolicyObject(nil, key, bip(t, "tiered", "u1", 1, spec, ""), needNamespaceLabels)
+	if e.err == nil || e.good != nil || !strings.Contains(e.err.Msg, "no namespace labels can be read") {
+		t.Fatalf("want refused for want of namespace labels, got %+v", e)
+	}
+	st := objectStatus(crd.Status{}, e, "")
+	if c := ready(st); c.Reason != crd.ReasonInvalid || !strings.Contains(c.Message, "selects namespaces by label") {
+		t.Errorf("status: %+v", c)
+	}
+	if e := readPolicyObject(nil, key, bip(t, "tiered", "u1", 1, spec, ""), nil); e.err != nil {
+		t.Errorf("with namespace labels: %v", e.err)
+	}
+}

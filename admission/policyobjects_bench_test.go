@@ -19,9 +19,9 @@ func BenchmarkPolicyObjectChange(b *testing.B) {
 			c := &ClusterPolicies{entries: map[objectKey]*objectEntry{}, log: slog.New(slog.DiscardHandler)}
 			for i := range n {
 				key := objectKey{resource: "baseimagepolicies", name: fmt.Sprintf("p%d", i)}
-				c.entries[key] = readObject(nil, key, bip(b, key.name, types.UID(key.name), 1, goodSpec, ""))
+				c.entries[key] = readPolicyObject(nil, key, bip(b, key.name, types.UID(key.name), 1, goodSpec, ""), nil)
 			}
-			s, err := newPolicyStore(nil, c)
+			s, err := newPolicyStore(nil, nil, c)
 			if err != nil {
 				b.Fatal(err)
 			}
