@@ -69,6 +69,9 @@ func LoadObject(name string, obj map[string]any) (*Object, error) {
 		return nil, o.objectError(name, err)
 	}
 	o.Policy = ps[0]
+	if err := ReadKeys(ps, noFiles); err != nil {
+		return nil, o.objectError(name, err)
+	}
 	if _, err := NewSet(ps); err != nil {
 		return nil, o.objectError(name, err)
 	}
@@ -78,6 +81,12 @@ func LoadObject(name string, obj map[string]any) (*Object, error) {
 		}
 	}
 	return o, nil
+}
+
+// noFiles refuses to read a key or trusted root by path: an object has no
+// file for it to be relative to, and serve reads no file an object names.
+func noFiles(string) ([]byte, error) {
+	return nil, errors.New("a policy object cannot name a file: write the key or trusted root inline")
 }
 
 // objectError turns the loader's error at a line into one at a field.

@@ -58,6 +58,8 @@ func TestLoadObjectNamesTheField(t *testing.T) {
 			"spec.match.kinds[1]", `"Pdo"`, false},
 		{"a list where a string is wanted", nativeObject("  rules: [{name: r, deny: [a], message: [x]}]"),
 			"spec.rules[0].message[0]", "cannot unmarshal", false},
+		{"a key named by path", nativeObject("  rules: [{name: r, signedBy: {keys: [cosign.pub]}}]"),
+			"spec.rules[0].signedBy.keys[0]", "a policy object cannot name a file: write the key or trusted root inline", false},
 		{"no rules", nativeObject("  action: audit"),
 			"", "at least one rule", false},
 		{"a Kyverno mutate rule", kyvernoObject(denyCentos + "    - {name: add-label, match: {any: [{resources: {kinds: [Pod]}}]}, mutate: {patchStrategicMerge: {metadata: {labels: {a: b}}}}}\n"),

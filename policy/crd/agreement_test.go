@@ -1,7 +1,12 @@
 package crd
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"regexp"
 	"sort"
@@ -129,12 +134,30 @@ func TestExcludeInExcludeDoesNotLoad(t *testing.T) {
 	}
 }
 
+// publicKey is an inline PEM public key, as signedBy takes one.
+var publicKey = func() string {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		panic(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}()
+
 // valid is a spec that loads, for tests that change one field of it.
 func valid() map[string]any {
 	return map[string]any{
 		"action": "enforce",
 		"rules": []any{map[string]any{
 			"name": "r", "deny": []any{"*centos*"},
+			"signedBy": map[string]any{"keys": []any{publicKey}},
+			"vulnerabilities": map[string]any{
+				"keys": []any{publicKey}, "failOn": "critical",
+				"ignore": []any{map[string]any{"id": "CVE-2024-0001", "expires": "2030-01-01", "reason": "not reachable"}},
+			},
 			"match": map[string]any{
 				"operations": []any{"CREATE"},
 				"selector":   map[string]any{"matchExpressions": []any{map[string]any{"key": "tier", "operator": "In", "values": []any{"a"}}}},
@@ -238,8 +261,11 @@ func TestRequiredFieldsAreTheLoaders(t *testing.T) {
 		"rules.[]":                    "rules.0",
 		"rules.[].actionOverrides.[]": "rules.0.actionOverrides.0",
 		"rules.[].match.selector.matchExpressions.[]": "rules.0.match.selector.matchExpressions.0",
-		"exceptions.[]": "exceptions.0",
-		"workloads.[]":  "workloads.0",
+		"exceptions.[]":                      "exceptions.0",
+		"rules.[].signedBy":                  "rules.0.signedBy",
+		"rules.[].vulnerabilities":           "rules.0.vulnerabilities",
+		"rules.[].vulnerabilities.ignore.[]": "rules.0.vulnerabilities.ignore.0",
+		"workloads.[]":                       "workloads.0",
 	}
 	checked := 0
 	// Objects of the same properties are of the same Go type: one of each

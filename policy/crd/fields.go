@@ -69,21 +69,27 @@ var (
 // fields are the rules of fields, by the Go type holding them (the
 // struct a field is inlined into) and their YAML name.
 var fields = map[string]fieldRule{
-	"Spec.action":              {enum: actions, def: string(policy.DefaultAction)},
-	"Spec.onResolveError":      {enum: resolveErrors},
-	"Spec.rules":               {required: true, minItems: 1, listMapKey: "name"},
-	"Rule.name":                {required: true, minLength: 1},
-	"Rule.action":              {enum: actions},
-	"ActionOverride.action":    {required: true, enum: actions},
-	"Match.operations":         {enum: operations},
-	"Filter.operations":        {enum: operations},
-	"LabelExpression.key":      {required: true, minLength: 1},
-	"LabelExpression.operator": {required: true, enum: labelOperations},
-	"Exception.name":           {required: true, minLength: 1},
-	"Exception.reason":         {required: true, minLength: 1},
-	"Workload.apiVersion":      {required: true, minLength: 1},
-	"Workload.kind":            {required: true, minLength: 1},
-	"Workload.templatePath":    {required: true, minLength: 1},
+	"Spec.action":                 {enum: actions, def: string(policy.DefaultAction)},
+	"Spec.onResolveError":         {enum: resolveErrors},
+	"Spec.rules":                  {required: true, minItems: 1, listMapKey: "name"},
+	"Rule.name":                   {required: true, minLength: 1},
+	"Rule.action":                 {enum: actions},
+	"ActionOverride.action":       {required: true, enum: actions},
+	"Match.operations":            {enum: operations},
+	"Filter.operations":           {enum: operations},
+	"LabelExpression.key":         {required: true, minLength: 1},
+	"LabelExpression.operator":    {required: true, enum: labelOperations},
+	"Exception.name":              {required: true, minLength: 1},
+	"Exception.reason":            {required: true, minLength: 1},
+	"Workload.apiVersion":         {required: true, minLength: 1},
+	"Workload.kind":               {required: true, minLength: 1},
+	"Workload.templatePath":       {required: true, minLength: 1},
+	"Signers.keys":                {required: true, minItems: 1},
+	"VulnerabilityGate.keys":      {required: true, minItems: 1},
+	"VulnerabilityGate.failOn":    {required: true},
+	"VulnerabilityIgnore.id":      {required: true, minLength: 1},
+	"VulnerabilityIgnore.expires": {required: true},
+	"VulnerabilityIgnore.reason":  {required: true, minLength: 1},
 }
 
 // Patterns of the scalar types that read themselves from YAML: each
@@ -97,6 +103,11 @@ const (
 	// durationPattern: a whole number of days (90d) or a Go duration
 	// (720h, 1h30m, 1.5h).
 	durationPattern = `^([0-9]+d|\+?([0-9]*\.?[0-9]*(ns|us|µs|μs|ms|s|m|h))+)$`
+	// severityPattern: the severities that can fail a scan, in any case.
+	severityPattern = `^(?i:critical|high|medium|low)$`
+	// notBlankPattern: a key or trusted root (a path, or the PEM or JSON
+	// itself) is not blank.
+	notBlankPattern = `\S`
 )
 
 var one = int64(1)
@@ -110,4 +121,10 @@ var scalarTypes = map[reflect.Type]props{
 		Description: "a day (2027-01-31: good through that day, UTC) or an RFC 3339 time"},
 	reflect.TypeOf(policy.Duration{}): {Type: "string", Pattern: durationPattern,
 		Description: "a Go duration or a whole number of days: 720h, 90d"},
+	reflect.TypeOf(policy.SeverityLevel{}): {Type: "string", Pattern: severityPattern,
+		Description: "the lowest severity that fails: critical, high, medium or low"},
+	reflect.TypeOf(policy.Key{}): {Type: "string", Pattern: notBlankPattern,
+		Description: "a PEM public key (ECDSA, Ed25519 or RSA), written inline: a policy object has no file for a key's path to be relative to"},
+	reflect.TypeOf(policy.Root{}): {Type: "string", Pattern: notBlankPattern,
+		Description: "a Sigstore trusted_root.json, written inline"},
 }

@@ -2,9 +2,11 @@ package crd
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/baseguard/baseguard/imageref"
+	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/policy"
 )
 
@@ -17,11 +19,17 @@ var scalarChecks = []struct {
 	{"image pattern", imagePattern, func(s string) bool { _, err := imageref.CompilePattern(s); return err == nil }},
 	{"date", datePattern, func(s string) bool { _, err := policy.ParseDate(s); return err == nil }},
 	{"duration", durationPattern, func(s string) bool { _, err := policy.ParseDuration(s); return err == nil }},
+	{"severity", severityPattern, func(s string) bool {
+		v, ok := lineage.ParseSeverity(s)
+		return ok && v >= lineage.SeverityLow
+	}},
+	{"key or trusted root", notBlankPattern, func(s string) bool { return strings.TrimSpace(s) != "" }},
 }
 
 var scalarSamples = []string{
 	"90d", "1d", "720h", "1h30m", "1.5h", ".5h", "+1h", "1000ms", "2h45m30.5s", "1µs", "3us", "0d", "-1h", "1", "h", "d", "1.d", "1e3s",
 	"2027-01-31", "2027-01-31T10:00:00Z", "2027-01-31t10:00:00+02:00", "2027-13-45", "27-01-31", "2027-01-31 10:00",
+	"critical", "HIGH", "Medium", "low", "negligible", "unknown", "severe", " ", "\t\n", "\u00a0",
 	"centos:7", "*centos*", "registry.example.com/base/alpine:*", "a | b", "a,b", "a b", "", "@sha256:x", "UPPER/case",
 	"registry.example.com:5000/x@sha256:0123456789012345678901234567890123456789012345678901234567890123",
 }
