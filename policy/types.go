@@ -182,7 +182,7 @@ type Rule struct {
 	When []Pattern `yaml:"when,omitempty"`
 	// Allow passes when some verified entry in scope matches.
 	Allow []Pattern `yaml:"allow,omitempty"`
-	// Deny fails when any lineage entry, claimed or verified, matches.
+	// Deny fails when any entry in scope, claimed or verified, matches.
 	Deny []Pattern `yaml:"deny,omitempty"`
 
 	RequireBase         bool     `yaml:"requireBase,omitempty"`
@@ -190,9 +190,10 @@ type Rule struct {
 	RequireCurrentBase  bool     `yaml:"requireCurrentBase,omitempty"`
 	MaxBaseAge          Duration `yaml:"maxBaseAge,omitempty"`
 
-	// SignedBy requires each entry to be signed by one of its keys;
-	// Vulnerabilities a fresh, clean enough scan attested by one of its.
-	SignedBy        *Signers           `yaml:"signedBy,omitempty"`
+	// SignedBy requires each entry to be signed by one of its keys.
+	SignedBy *Signers `yaml:"signedBy,omitempty"`
+	// Vulnerabilities requires a fresh, clean enough scan of each entry,
+	// attested by one of its keys.
 	Vulnerabilities *VulnerabilityGate `yaml:"vulnerabilities,omitempty"`
 
 	// Untranslated is set for an imported rule baseguard cannot express;

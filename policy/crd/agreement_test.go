@@ -203,6 +203,7 @@ var enumFields = []struct {
 	{"action", actions, false},
 	{"onResolveError", resolveErrors, false},
 	{"rules.0.action", actions, false},
+	{"rules.0.scope", scopes, false},
 	{"rules.0.actionOverrides.0.action", actions, false},
 	{"rules.0.match.operations", operations, true},
 	{"rules.0.match.selector.matchExpressions.0.operator", labelOperations, false},
@@ -248,6 +249,63 @@ func contains(ss []string, s string) bool {
 	return false
 }
 
+// loaderStricter are the plain strings of the schema the loader checks
+// further (the schema is a first filter, never stricter than the loader).
+var loaderStricter = map[string]string{
+	"rules.0.name": "exceptions name rules: valid()'s names this one",
+	"rules.0.match.selector.matchExpressions.0.key": "a label key's syntax, checked by apimachinery",
+}
+
+// TestPlainStringsLoadAnyValue: a string the schema leaves free (no enum,
+// no pattern) loads whatever it holds, so that a field the loader limits
+// to a few values (an enum added to the model) cannot be missing from the
+// field table unnoticed.
+func TestPlainStringsLoadAnyValue(t *testing.T) {
+	spec, _, err := specSchema(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	objects(spec, nil, func(path []string, s *props) {
+		where, ok := validHas[strings.Join(path, ".")]
+		if !ok {
+			return
+		}
+		for _, name := range sortedProps(s) {
+			p := s.Properties[name]
+			if p.Type != "string" || len(p.Enum) > 0 || p.Pattern != "" {
+				continue
+			}
+			field := strings.TrimPrefix(where+"."+name, ".")
+			if _, ok := loaderStricter[field]; ok {
+				continue
+			}
+			checked++
+			t.Run(field, func(t *testing.T) {
+				if err := load(set(valid(), field, "bogus value")); err != nil {
+					t.Errorf("the schema takes any string; the loader refuses one: %v", err)
+				}
+			})
+		}
+	})
+	if checked < 5 {
+		t.Errorf("checked %d plain strings", checked)
+	}
+}
+
+// validHas maps objects of the schema to where valid() has one.
+var validHas = map[string]string{
+	"":                            "",
+	"rules.[]":                    "rules.0",
+	"rules.[].actionOverrides.[]": "rules.0.actionOverrides.0",
+	"rules.[].match.selector.matchExpressions.[]": "rules.0.match.selector.matchExpressions.0",
+	"exceptions.[]":                      "exceptions.0",
+	"rules.[].signedBy":                  "rules.0.signedBy",
+	"rules.[].vulnerabilities":           "rules.0.vulnerabilities",
+	"rules.[].vulnerabilities.ignore.[]": "rules.0.vulnerabilities.ignore.0",
+	"workloads.[]":                       "workloads.0",
+}
+
 // TestRequiredFieldsAreTheLoaders: a spec without a field the schema
 // requires does not load, nor an empty list where it wants an item, nor a
 // second rule of the same name (rules are a list keyed by name).
@@ -256,17 +314,7 @@ func TestRequiredFieldsAreTheLoaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := map[string]string{ // schema object → where valid() has one
-		"":                            "",
-		"rules.[]":                    "rules.0",
-		"rules.[].actionOverrides.[]": "rules.0.actionOverrides.0",
-		"rules.[].match.selector.matchExpressions.[]": "rules.0.match.selector.matchExpressions.0",
-		"exceptions.[]":                      "exceptions.0",
-		"rules.[].signedBy":                  "rules.0.signedBy",
-		"rules.[].vulnerabilities":           "rules.0.vulnerabilities",
-		"rules.[].vulnerabilities.ignore.[]": "rules.0.vulnerabilities.ignore.0",
-		"workloads.[]":                       "workloads.0",
-	}
+	paths := validHas
 	checked := 0
 	// Objects of the same properties are of the same Go type: one of each
 	// is checked.

@@ -64,6 +64,7 @@ var (
 	resolveErrors   = []string{"deny", "allow", "warn"}
 	operations      = []string{"CREATE", "UPDATE"}
 	labelOperations = []string{"In", "NotIn", "Exists", "DoesNotExist"}
+	scopes          = []string{string(policy.ScopeLineage), string(policy.ScopeImage), string(policy.ScopeBase), string(policy.ScopeBases)}
 )
 
 // fields are the rules of fields, by the Go type holding them (the
@@ -74,6 +75,7 @@ var fields = map[string]fieldRule{
 	"Spec.rules":                  {required: true, minItems: 1, listMapKey: "name"},
 	"Rule.name":                   {required: true, minLength: 1},
 	"Rule.action":                 {enum: actions},
+	"Rule.scope":                  {enum: scopes},
 	"ActionOverride.action":       {required: true, enum: actions},
 	"Match.operations":            {enum: operations},
 	"Filter.operations":           {enum: operations},

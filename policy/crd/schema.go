@@ -127,7 +127,10 @@ func (g *generator) addFields(s *props, owner, t reflect.Type) error {
 		if err != nil {
 			return fmt.Errorf("%s.%s: %w", t.Name(), f.Name, err)
 		}
-		p.Description = g.docs.field(t, f, name)
+		// A scalar type's own description stays where the field has none.
+		if d := g.docs.field(t, f, name); d != "" {
+			p.Description = d
+		}
 		key := owner.Name() + "." + name
 		if fc, ok := fields[key]; ok {
 			g.used[key] = true
