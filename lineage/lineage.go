@@ -58,6 +58,9 @@ func (e *Entry) Evidence() bool {
 	return e.Verified || e.Source == SourceReference || e.Source == SourceDockerfile
 }
 
+// TagDisagrees begins the problem DropUnconfirmedTag records.
+const TagDisagrees = "tag and digest disagree"
+
 // DropUnconfirmedTag makes an entry whose reference was written as
 // repo:tag@digest, and whose tag the registry did not confirm, the digest
 // alone: rules that allow by tag no longer match it, while AsWritten keeps
@@ -70,7 +73,7 @@ func (e *Entry) DropUnconfirmedTag(why string) {
 	e.Ref = written.DigestOnly()
 	e.AsWritten = &written
 	e.TagVerified = new(false)
-	e.Problems = append(e.Problems, fmt.Sprintf("tag and digest disagree: %s; what runs is %s, judged without the tag", why, e.Ref.Familiar()))
+	e.Problems = append(e.Problems, fmt.Sprintf("%s: %s; what runs is %s, judged without the tag", TagDisagrees, why, e.Ref.Familiar()))
 }
 
 // ConfirmTag records that the registry confirmed the entry's tag names its

@@ -460,7 +460,12 @@ func claimWhy(e lineage.Entry) string {
 		}
 		return "its layers are not verified to be a prefix of the image's"
 	}
-	return fmt.Sprintf("the tag written beside its digest (%s) is not confirmed by the registry", e.AsWritten.Familiar())
+	for _, p := range e.Problems {
+		if strings.HasPrefix(p, lineage.TagDisagrees) {
+			return p
+		}
+	}
+	return fmt.Sprintf("%s: the tag written beside its digest (%s) is not confirmed by the registry", lineage.TagDisagrees, e.AsWritten.Familiar())
 }
 
 func patternList(ps []Pattern) string {
@@ -490,7 +495,7 @@ func describe(sub *subject.Subject) string {
 func describeEntry(e lineage.Entry) string {
 	ref := e.Ref.Canonical()
 	if e.AsWritten != nil {
-		ref += fmt.Sprintf(" (written %s; the registry does not confirm the tag)", e.AsWritten.Familiar())
+		ref += fmt.Sprintf(" (written %s, the tag unconfirmed)", e.AsWritten.Familiar())
 	}
 	if e.Source == lineage.SourceReference || e.Source == lineage.SourceDockerfile {
 		return ref

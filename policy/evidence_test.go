@@ -102,7 +102,7 @@ func TestOnlyEvidenceAllows(t *testing.T) {
 		{"tag@digest offline is taken as written", "registry.example.com/apps/payments:1.4@" + d1, offline("registry.example.com/apps/payments:1.4@" + d1), nil, ""},
 		{"tag@digest confirmed", "registry.example.com/apps/payments:1.4@" + d1, confirmed("registry.example.com/apps/payments:1.4@" + d1), nil, ""},
 		{"tag@digest unconfirmed", "registry.example.com/apps/payments:1.4@" + d1, unconfirmed("registry.example.com/apps/payments:1.4@" + d1),
-			map[string]policy.Status{"payments-1": fail}, "does not confirm the tag"},
+			map[string]policy.Status{"payments-1": fail}, "tag and digest disagree"},
 		{"unconfirmed denied tag still denied", "registry.example.com/apps/payments:1.3@" + d1, unconfirmed("registry.example.com/apps/payments:1.3@" + d1),
 			map[string]policy.Status{"payments-1": fail, "no-payments-1.3": fail, "versioned": fail}, "payments:1.3"},
 	}
