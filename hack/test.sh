@@ -3,8 +3,10 @@
 # against a real kube-apiserver and etcd (built from Go modules and cached by
 # hack/k8s-binaries.sh; the first build takes about 15 minutes), and the
 # lineage tests on images built by the real ko, crane and BuildKit (built and
-# cached by hack/tools.sh; the first build takes about 10 minutes). Those
-# build their images with buildkitd and ko, hence the longer test timeout.
+# cached by hack/tools.sh; the first build takes about 10 minutes), and the
+# integrations under the tools they plug into (pre-commit; goreleaser and krew,
+# built and cached by hack/release-tools.sh). Those build images with
+# buildkitd and ko, hence the longer test timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
@@ -16,6 +18,7 @@ fi
 KUBEBUILDER_ASSETS="$(hack/k8s-binaries.sh)"
 BASEGUARD_TOOLS="$(hack/tools.sh)"
 BASEGUARD_CHROMIUM="$(hack/chromium.sh)"   # the HTML report's test; Debian's chromium when missing
-export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_CHROMIUM BASEGUARD_E2E=1
+BASEGUARD_RELEASE_TOOLS="$(hack/release-tools.sh)"
+export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_CHROMIUM BASEGUARD_RELEASE_TOOLS BASEGUARD_E2E=1
 go vet ./...
 go test -count=1 -timeout 30m ./...

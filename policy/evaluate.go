@@ -70,7 +70,7 @@ func namespaceUnknown(res Result, cr *compiledRule, who string) Result {
 		return res
 	}
 	res.Status = StatusSkip
-	res.Reason = fmt.Sprintf("the rule selects namespaces by label and the labels of namespace %q are not known; give its Namespace manifest", ns)
+	res.Reason = fmt.Sprintf("the rule selects namespaces by label and the labels of namespace %q are not known (check reads them from Namespace manifests among its inputs, serve from the cluster unless --no-namespace-labels)", ns)
 	res.Message = fmt.Sprintf("%s: rule %s skipped: %s", who, cr.r.Name, res.Reason)
 	return res
 }
