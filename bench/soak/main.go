@@ -1,0 +1,442 @@
+// Command soak drives the abusive patterns at a running `baseguard serve`
+// over HTTPS on loopback, all at once: reviews of thousands of failing
+// containers, reviews of the largest size the server accepts sent
+// together, thousands of idle connections (some never handshaking, some
+// idle after the handshake), and reviews of forged kinds and operations.
+// Meanwhile it sends ordinary reviews at a fixed rate over one HTTP/2
+// connection (as kube-apiserver does) and probes /healthz on a new
+// connection each time (as the kubelet does), and samples the server's
+// VmRSS. It prints the latencies of both, what the abusers were answered,
+// the highest VmRSS, and how many series the reviews metric holds.
+//
+//	bench/soak/run.sh                       # builds, starts the server as the chart runs it, soaks
+//	go run ./bench/soak -addr 127.0.0.1:18443 -ca certs/ca.crt -pid PID
+//
+// Only loopback addresses are accepted; every loop ends with -duration.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type config struct {
+	addr, caFile string
+	pid          int
+	duration     time.Duration
+	baseline     time.Duration
+	rate         int
+	failing      int
+	huge         int
+	hugeBytes    int
+	idle         int
+	forgers      int
+}
+
+func main() {
+	c := &config{}
+	flag.StringVar(&c.addr, "addr", "127.0.0.1:18443", "host:port of `baseguard serve` (loopback only)")
+	flag.StringVar(&c.caFile, "ca", "", "CA certificate of the server's certificate")
+	flag.IntVar(&c.pid, "pid", 0, "server process id, for its VmRSS")
+	flag.DurationVar(&c.duration, "duration", 30*time.Second, "length of the abusive phase")
+	flag.DurationVar(&c.baseline, "baseline", 5*time.Second, "length of the quiet phase before it")
+	flag.IntVar(&c.rate, "rate", 200, "ordinary reviews per second")
+	flag.IntVar(&c.failing, "failing", 5000, "failing containers in each review of the first abuser")
+	flag.IntVar(&c.huge, "huge", 16, "largest reviews sent at once")
+	flag.IntVar(&c.hugeBytes, "huge-bytes", 7<<20-64<<10, "size of each largest review (an UPDATE: object and old object)")
+	flag.IntVar(&c.idle, "idle", 3000, "idle connections held open")
+	flag.IntVar(&c.forgers, "forgers", 2, "clients sending reviews of forged kinds")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c *config) error {
+	host, _, err := net.SplitHostPort(c.addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-addr %s: only loopback IP addresses are allowed", c.addr)
+	}
+	pem, err := os.ReadFile(c.caFile)
+	if err != nil {
+		return err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("%s: no certificate", c.caFile)
+	}
+	s := &soak{c: c, tlsConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, base: "https://" + c.addr}
+	fmt.Printf("server VmRSS idle: %s\n", mib(rss(c.pid)))
+
+	quiet := s.measure(c.baseline, nil)
+	loud := s.measure(c.duration, s.abuse)
+	fmt.Println()
+	fmt.Println("| phase | ordinary reviews: sent, errors | p50 | p99 | max | /healthz (new connection): probes, errors | p50 | p99 | max | server VmRSS max |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	quiet.row("quiet")
+	loud.row("under abuse")
+	fmt.Println()
+	fmt.Println("abusers, answers by HTTP status (\"conn\": the connection was closed or refused):")
+	for _, a := range loud.abusers {
+		fmt.Printf("- %s: %s\n", a.name, a.summary())
+	}
+	series, err := s.reviewSeries()
+	fmt.Printf("\nbaseguard_admission_reviews_total series after the run: %d %v\n", series, errOrNil(err))
+	return nil
+}
+
+func errOrNil(err error) string {
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	return ""
+}
+
+type soak struct {
+	c         *config
+	tlsConfig *tls.Config
+	base      string
+}
+
+// phase is what one phase measured.
+type phase struct {
+	ordinary, healthz latencies
+	rssMax            int64
+	abusers           []*abuser
+}
+
+type latencies struct {
+	mu     sync.Mutex
+	ok     []time.Duration
+	sent   int
+	errors int
+}
+
+func (l *latencies) add(d time.Duration, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sent++
+	if err != nil {
+		l.errors++
+		return
+	}
+	l.ok = append(l.ok, d)
+}
+
+func (l *latencies) cells() string {
+	slices.Sort(l.ok)
+	return fmt.Sprintf("%d, %d | %s | %s | %s", l.sent, l.errors, ms(pct(l.ok, .5)), ms(pct(l.ok, .99)), ms(pct(l.ok, 1)))
+}
+
+func (p *phase) row(name string) {
+	fmt.Printf("| %s | %s | %s | %s |\n", name, p.ordinary.cells(), p.healthz.cells(), mib(p.rssMax))
+}
+
+// measure sends ordinary reviews and /healthz probes for d, with abuse
+// running beside them when given, and samples the server's VmRSS.
+func (s *soak) measure(d time.Duration, abuse func(ctx context.Context, p *phase) func()) *phase {
+	p := &phase{}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	var stop func()
+	if abuse != nil {
+		stop = abuse(ctx, p)
+	}
+	wg.Go(func() { s.ordinary(ctx, &p.ordinary) })
+	wg.Go(func() { s.probe(ctx, &p.healthz) })
+	wg.Go(func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			p.rssMax = max(p.rssMax, rss(s.c.pid))
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+	wg.Wait()
+	if stop != nil {
+		stop()
+	}
+	return p
+}
+
+// ordinary posts an ordinary review at the configured rate over one
+// HTTP/2 connection, each timed from when it was due.
+func (s *soak) ordinary(ctx context.Context, l *latencies) {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), ForceAttemptHTTP2: true}}
+	body := podReview("ordinary", "CREATE", "Pod", []string{"registry.example.com/base/alpine:3.19"}, 0)
+	interval := time.Second / time.Duration(s.c.rate)
+	var wg sync.WaitGroup
+	for due := time.Now(); ctx.Err() == nil; due = due.Add(interval) {
+		time.Sleep(time.Until(due))
+		wg.Go(func() {
+			code, err := post(client, s.base+"/validate?timeout=5s", body)
+			if err == nil && code != http.StatusOK {
+				err = fmt.Errorf("status %d", code)
+			}
+			l.add(time.Since(due), err)
+		})
+	}
+	wg.Wait()
+}
+
+// probe gets /healthz on a new connection every 100ms, as the kubelet.
+func (s *soak) probe(ctx context.Context, l *latencies) {
+	for ctx.Err() == nil {
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), DisableKeepAlives: true}}
+		start := time.Now()
+		resp, err := client.Get(s.base + "/healthz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}
+		l.add(time.Since(start), err)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func post(client *http.Client, url string, body []byte) (int, error) {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+// abuser counts what one abusive pattern was answered.
+type abuser struct {
+	name  string
+	mu    sync.Mutex
+	codes map[string]int
+	extra string
+}
+
+func (a *abuser) count(code int, err error) {
+	k := strconv.Itoa(code)
+	if err != nil {
+		k = "conn"
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.codes == nil {
+		a.codes = map[string]int{}
+	}
+	a.codes[k]++
+}
+
+func (a *abuser) summary() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var parts []string
+	for _, k := range slices.Sorted(mapsKeys(a.codes)) {
+		parts = append(parts, fmt.Sprintf("%s ×%d", k, a.codes[k]))
+	}
+	return strings.Join(parts, ", ") + a.extra
+}
+
+func mapsKeys(m map[string]int) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// abuse starts every abusive pattern until ctx ends; the returned func
+// waits for them and closes what they hold.
+func (s *soak) abuse(ctx context.Context, p *phase) func() {
+	var wg sync.WaitGroup
+	loop := func(name string, workers int, body func(i int) []byte, client *http.Client) {
+		a := &abuser{name: name}
+		p.abusers = append(p.abusers, a)
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; ctx.Err() == nil; i += workers {
+					a.count(post(client, s.base+"/validate?timeout=5s", body(i)))
+				}
+			})
+		}
+	}
+	h2 := func() *http.Client {
+		return &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), ForceAttemptHTTP2: true}}
+	}
+	var images []string
+	for i := range s.c.failing {
+		images = append(images, fmt.Sprintf("centos:%d", i))
+	}
+	failing := podReview("failing", "CREATE", "Pod", images, 0)
+	loop(fmt.Sprintf("reviews of %d failing containers, 2 clients", s.c.failing), 2, func(int) []byte { return failing }, h2())
+	huge := hugeReview(s.c.hugeBytes)
+	loop(fmt.Sprintf("UPDATE reviews of %.1f MiB of tiny values, %d at once (each on its own connection)", float64(len(huge))/(1<<20), s.c.huge), s.c.huge,
+		func(int) []byte { return huge }, &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), DisableKeepAlives: true}})
+	loop(fmt.Sprintf("reviews of forged kinds and operations, %d clients", s.c.forgers), s.c.forgers, func(i int) []byte {
+		return podReview(fmt.Sprintf("forged-%d", i), fmt.Sprintf("OP%d", i), fmt.Sprintf("Forged%d", i), []string{"centos:7"}, 0)
+	}, h2())
+	idle := &abuser{name: fmt.Sprintf("%d idle connections held open (half never handshake), reopened when closed", s.c.idle)}
+	p.abusers = append(p.abusers, idle)
+	var reopened atomic.Int64
+	for i := range s.c.idle {
+		wg.Go(func() { s.holdIdle(ctx, i%2 == 0, &reopened) })
+	}
+	return func() {
+		wg.Wait()
+		idle.extra = fmt.Sprintf("closed by the server and reopened ×%d", reopened.Load())
+	}
+}
+
+// holdIdle keeps one idle connection open until ctx ends, reopening it
+// when the server closes it.
+func (s *soak) holdIdle(ctx context.Context, handshake bool, reopened *atomic.Int64) {
+	for first := true; ctx.Err() == nil; first = false {
+		if !first {
+			reopened.Add(1)
+		}
+		d := net.Dialer{Timeout: 5 * time.Second}
+		c, err := d.DialContext(ctx, "tcp", s.c.addr)
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if handshake {
+			tc := tls.Client(c, s.tlsConfig.Clone())
+			if tc.HandshakeContext(ctx) != nil {
+				c.Close()
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			c = tc
+		}
+		go func() { <-ctx.Done(); c.Close() }()
+		io.Copy(io.Discard, c) // returns when the server closes it
+		c.Close()
+	}
+}
+
+// podReview is an AdmissionReview of a Pod running images.
+func podReview(uid, operation, kind string, images []string, _ int) []byte {
+	var containers []map[string]any
+	for i, img := range images {
+		containers = append(containers, map[string]any{"name": fmt.Sprintf("c%d", i), "image": img, "imagePullPolicy": "IfNotPresent",
+			"terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File", "resources": map[string]any{}})
+	}
+	obj := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": uid, "namespace": "default"},
+		"spec": map[string]any{"containers": containers}}
+	return review(uid, operation, kind, obj, nil)
+}
+
+// hugeReview is an UPDATE whose object and old object hold as many tiny
+// values as fit in size bytes.
+func hugeReview(size int) []byte {
+	per := size/2 - 4096
+	var b strings.Builder
+	b.WriteString(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"huge","namespace":"default","annotations":{`)
+	for i := 0; b.Len() < per-16; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"%x":""`, i)
+	}
+	b.WriteString(`}},"spec":{"containers":[{"name":"app","image":"registry.example.com/base/alpine:3.19"}]}}`)
+	obj := json.RawMessage(b.String())
+	return review("huge", "UPDATE", "Pod", obj, obj)
+}
+
+func review(uid, operation, kind string, obj, old any) []byte {
+	req := map[string]any{
+		"uid": uid, "kind": map[string]any{"group": "", "version": "v1", "kind": kind},
+		"resource": map[string]any{"group": "", "version": "v1", "resource": "pods"},
+		"name":     uid, "namespace": "default", "operation": operation,
+		"userInfo": map[string]any{"username": "soak"},
+		"object":   obj,
+	}
+	if old != nil {
+		req["oldObject"] = old
+	}
+	b, _ := json.Marshal(map[string]any{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": req})
+	return b
+}
+
+// reviewSeries counts the series of baseguard_admission_reviews_total.
+func (s *soak) reviewSeries() (int, error) {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone()}}
+	resp, err := client.Get(s.base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "baseguard_admission_reviews_total{") {
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, errors.New("no series")
+	}
+	return n, sc.Err()
+}
+
+// rss reads VmRSS of a process, in bytes (0 when unknown).
+func rss(pid int) int64 {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func mib(b int64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}
+
+func pct(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[int(float64(len(sorted)-1)*p)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
