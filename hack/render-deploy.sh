@@ -7,16 +7,15 @@
 #   hack/render-deploy.sh           # rewrite deploy/baseguard.yaml
 #   hack/render-deploy.sh --check   # exit 1 when deploy/baseguard.yaml is stale
 #
-# helm: $HELM, else helm on PATH. None packaged here? Build one from source
-# through the Go module proxy:
-#   GOBIN=$HOME/.local/bin go install helm.sh/helm/v3/cmd/helm@v3.22.0
+# helm: $HELM, else the one hack/helm.sh builds from its Go module and
+# caches (the version go.mod requires).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-helm="${HELM:-helm}"
-if ! command -v "$helm" >/dev/null; then
-  echo "render-deploy: helm not found (set HELM or put helm on PATH); deploy/baseguard.yaml is unchanged" >&2
-  exit 2
+if [[ -n "${HELM:-}" ]]; then
+  helm="$HELM"
+else
+  helm="$(hack/helm.sh)/helm"
 fi
 
 # Kubernetes version the manifests target (the e2e tests' API server).

@@ -19,6 +19,7 @@ KUBEBUILDER_ASSETS="$(hack/k8s-binaries.sh)"
 BASEGUARD_TOOLS="$(hack/tools.sh)"
 BASEGUARD_CHROMIUM="$(hack/chromium.sh)"   # the HTML report's test; Debian's chromium when missing
 BASEGUARD_RELEASE_TOOLS="$(hack/release-tools.sh)"
-export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_CHROMIUM BASEGUARD_RELEASE_TOOLS BASEGUARD_E2E=1
+BASEGUARD_HELM="$(hack/helm.sh)"           # the chart's tests: lint, template, dry runs, deploy/ in step
+export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_CHROMIUM BASEGUARD_RELEASE_TOOLS BASEGUARD_HELM BASEGUARD_E2E=1
 go vet ./...
 go test -count=1 -timeout 30m ./...
