@@ -54,6 +54,12 @@ type Options struct {
 	// Workloads are kinds with pod templates besides the built-in
 	// Workloads (a policy's spec.workloads); they are tried first.
 	Workloads []Workload
+	// SubjectsPerCall, when positive, is the most subjects fn is given
+	// at once: a resource with more is handed out in several calls with
+	// the same *Resource, so memory does not grow with its containers.
+	// A resource in error is an error before any of its subjects is
+	// handed out. 0 hands out each resource's subjects in one call.
+	SubjectsPerCall int
 	// OnNotice, when set, is told of every object that may ship images
 	// baseguard cannot judge: a kind it does not know holding a container
 	// list.
@@ -86,41 +92,7 @@ func ReadManifests(file string, r io.Reader, opt Options, fn func(*Resource, []S
 	if opt.Workers > 1 {
 		return readParallel(file, r, opt, fn)
 	}
-	return readDocuments(file, r, 0, opt, fn)
-}
-
-// readDocuments parses documents one after another; line numbers are
-// shifted by offset (the line the input starts on, less one).
-func readDocuments(file string, r io.Reader, offset int, opt Options, fn func(*Resource, []Subject) error) (err error) {
-	defer recoverAsError(file, &err)
-	dec := yaml.NewDecoder(r)
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			line := yamlErrorLine(err)
-			msg := "reading YAML: " + strings.TrimPrefix(err.Error(), fmt.Sprintf("yaml: line %d: ", line))
-			if line > 0 {
-				line += offset
-			}
-			return &Error{File: file, Line: line, Msg: msg}
-		}
-		if len(doc.Content) == 0 {
-			continue
-		}
-		if offset > 0 {
-			shiftLines(&doc, offset)
-		}
-		if err := normalize(file, &doc); err != nil {
-			return err
-		}
-		if err := readObject(file, doc.Content[0], opt, 0, typeMeta{}, fn); err != nil {
-			return err
-		}
-	}
+	return readSequential(file, r, opt, fn)
 }
 
 // recoverAsError turns a panic while reading file into an error naming it:
@@ -131,14 +103,6 @@ func recoverAsError(file string, err *error) {
 	}
 }
 
-// shiftLines moves a node tree's line numbers down by offset.
-func shiftLines(n *yaml.Node, offset int) {
-	n.Line += offset
-	for _, c := range n.Content {
-		shiftLines(c, offset)
-	}
-}
-
 // ReadObject extracts the subjects of one decoded object node, of any
 // kind: a workload of the table or of opt.Workloads, a List (the subjects
 // of all its items), or anything else (none, and a notice when it holds a
@@ -146,10 +110,12 @@ func shiftLines(n *yaml.Node, offset int) {
 // ReadManifests does.
 func ReadObject(file string, n *yaml.Node, opt Options) (res *Resource, subs []Subject, err error) {
 	defer recoverAsError(file, &err)
-	if err := normalize(file, n); err != nil {
+	d := doc{file: file, t: newTree("")}
+	root := d.t.fromNode(n, 0)
+	if err := d.normalize(root); err != nil {
 		return nil, nil, err
 	}
-	err = readObject(file, n, opt, 0, typeMeta{}, func(r *Resource, s []Subject) error {
+	err = d.readObject(root, opt, 0, typeMeta{}, func(r *Resource, s []Subject) error {
 		if res == nil {
 			res = r
 		}
@@ -157,6 +123,17 @@ func ReadObject(file string, n *yaml.Node, opt Options) (res *Resource, subs []S
 		return nil
 	})
 	return res, subs, err
+}
+
+// readDocument reads the subjects of one document's root.
+func (d doc) readDocument(root nodeID, opt Options, fn func(*Resource, []Subject) error) error {
+	if root == noNode {
+		return nil
+	}
+	if err := d.normalize(root); err != nil {
+		return err
+	}
+	return d.readObject(root, opt, 0, typeMeta{}, fn)
 }
 
 // maxListDepth bounds Lists nested in Lists (reachable through YAML aliases
@@ -167,267 +144,328 @@ const maxListDepth = 8
 // neither, as kubectl does.
 type typeMeta struct{ apiVersion, kind string }
 
-func readObject(file string, n *yaml.Node, opt Options, depth int, inherit typeMeta, fn func(*Resource, []Subject) error) error {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.MappingNode {
+func (d doc) readObject(n nodeID, opt Options, depth int, inherit typeMeta, fn func(*Resource, []Subject) error) error {
+	n = d.t.deref(n)
+	if d.t.kind(n) != kindMapping {
 		return nil
 	}
-	tm, err := readTypeMeta(file, n, inherit)
+	tm, err := d.readTypeMeta(n, inherit)
 	if err != nil {
 		return err
 	}
-	items, err := lookup(file, n, "items")
+	items, err := d.lookup(n, "items")
 	if err != nil {
 		return err
 	}
 	w, known := FindWorkload(tm.apiVersion, tm.kind, opt.Workloads)
-	if items != nil {
+	if items != noNode {
 		// kubectl reads any object with items as a List. Another client
 		// may apply it as the object it names: a known workload is
 		// judged as both.
-		if err := readItems(file, items, tm, opt, depth, fn); err != nil || !known {
+		if err := d.readItems(items, tm, opt, depth, fn); err != nil || !known {
 			return err
 		}
 	}
 	if tm.kind == "Namespace" && opt.OnNamespace != nil {
-		return readNamespace(file, n, opt)
+		return d.readNamespace(n, opt)
 	}
 	if !known {
-		return noticeUnknown(file, n, tm, opt)
+		return d.noticeUnknown(n, tm, opt)
 	}
-	return readWorkload(file, n, tm, w, opt, fn)
+	return d.readWorkload(n, tm, w, opt, fn)
 }
 
-func readTypeMeta(file string, n *yaml.Node, inherit typeMeta) (typeMeta, error) {
-	kind, err := lookupString(file, n, "kind")
+func (d doc) readTypeMeta(n nodeID, inherit typeMeta) (typeMeta, error) {
+	kind, err := d.lookupString(n, "kind")
 	if err != nil {
 		return typeMeta{}, err
 	}
-	apiVersion, err := lookupString(file, n, "apiVersion")
+	apiVersion, err := d.lookupString(n, "apiVersion")
 	if err != nil {
 		return typeMeta{}, err
 	}
 	if kind == "" && apiVersion == "" {
 		return inherit, nil
 	}
-	return typeMeta{apiVersion: apiVersion, kind: kind}, nil
+	return typeMeta{apiVersion: strings.Clone(apiVersion), kind: strings.Clone(kind)}, nil
 }
 
-func readItems(file string, items *yaml.Node, list typeMeta, opt Options, depth int, fn func(*Resource, []Subject) error) error {
-	if items.Kind == yaml.ScalarNode && items.Tag == "!!null" {
+func (d doc) readItems(items nodeID, list typeMeta, opt Options, depth int, fn func(*Resource, []Subject) error) error {
+	if d.t.isNull(items) {
 		return nil
 	}
-	if items.Kind != yaml.SequenceNode {
-		return &Error{File: file, Line: items.Line, Msg: "items must be a list"}
+	if d.t.kind(items) != kindSequence {
+		return d.errorf(items, "items must be a list")
 	}
 	if depth >= maxListDepth {
-		return &Error{File: file, Line: items.Line, Msg: fmt.Sprintf("Lists nested more than %d deep", maxListDepth)}
+		return d.errorf(items, "Lists nested more than %d deep", maxListDepth)
 	}
 	inherit := typeMeta{apiVersion: list.apiVersion, kind: strings.TrimSuffix(list.kind, "List")}
-	for _, it := range items.Content {
-		if err := readObject(file, it, opt, depth+1, inherit, fn); err != nil {
+	for _, it := range d.t.content(items) {
+		if err := d.readObject(it, opt, depth+1, inherit, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func readNamespace(file string, n *yaml.Node, opt Options) error {
-	meta, err := lookup(file, n, "metadata")
+func (d doc) readNamespace(n nodeID, opt Options) error {
+	meta, err := d.lookup(n, "metadata")
 	if err != nil {
 		return err
 	}
-	name, err := lookupString(file, meta, "name")
+	name, err := d.lookupString(meta, "name")
 	if err != nil {
 		return err
 	}
-	labels, err := stringMap(file, meta, "labels")
+	labels, err := d.stringMap(meta, "labels")
 	if err != nil {
 		return err
 	}
 	if labels == nil {
 		labels = map[string]string{}
 	}
+	name = strings.Clone(name)
 	labels["kubernetes.io/metadata.name"] = name // set by the API server on every namespace
 	opt.OnNamespace(name, labels)
 	return nil
 }
 
-func readWorkload(file string, n *yaml.Node, tm typeMeta, w Workload, opt Options, fn func(*Resource, []Subject) error) error {
-	res, err := newResource(file, n, tm, opt)
+func (d doc) readWorkload(n nodeID, tm typeMeta, w Workload, opt Options, fn func(*Resource, []Subject) error) error {
+	res, err := d.newResource(n, tm, opt)
 	if err != nil {
 		return err
 	}
 	path := w.SpecPath()
 	spec := n
 	for _, key := range path {
-		spec, err = lookup(file, spec, key)
+		spec, err = d.lookup(spec, key)
 		if err != nil {
 			return err
 		}
-		if spec == nil || spec.Kind == yaml.ScalarNode && spec.Tag == "!!null" {
+		if spec == noNode || d.t.isNull(spec) {
 			return fn(res, nil) // no pod spec: nothing ships an image
 		}
-		if spec.Kind != yaml.MappingNode {
-			return &Error{File: file, Line: spec.Line, Msg: fmt.Sprintf("%s %s: %s must be a mapping", tm.kind, res.Name, key)}
+		if d.t.kind(spec) != kindMapping {
+			return d.errorf(spec, "%s %s: %s must be a mapping", tm.kind, res.Name, key)
 		}
 	}
-	subs, err := podSubjects(res, spec, joinPath(path))
-	if err != nil {
+	return d.handOut(res, spec, joinPath(path), opt.SubjectsPerCall, fn)
+}
+
+// handOut calls fn with a pod spec's subjects: all at once, or at most
+// per of them a call when per > 0. A pod spec in error is an error before
+// any of its subjects is handed out.
+func (d doc) handOut(res *Resource, spec nodeID, prefix string, per int, fn func(*Resource, []Subject) error) error {
+	total, err := d.countSubjects(res, spec, prefix)
+	if err != nil || per <= 0 || total <= per {
+		if err == nil {
+			total = min(total, maxPreallocatedSubjects)
+		}
+		subs := make([]Subject, 0, total)
+		if err := d.podSubjects(res, spec, prefix, func(s Subject) error { subs = append(subs, s); return nil }); err != nil {
+			return err
+		}
+		return fn(res, subs)
+	}
+	if err := d.podSubjects(res, spec, prefix, func(Subject) error { return nil }); err != nil {
+		return err
+	}
+	var subs []Subject
+	err = d.podSubjects(res, spec, prefix, func(s Subject) error {
+		if subs == nil {
+			subs = make([]Subject, 0, per)
+		}
+		subs = append(subs, s)
+		if len(subs) < per {
+			return nil
+		}
+		batch := subs
+		subs = nil // fn may keep the batch
+		return fn(res, batch)
+	})
+	if err != nil || len(subs) == 0 {
 		return err
 	}
 	return fn(res, subs)
 }
 
-func newResource(file string, n *yaml.Node, tm typeMeta, opt Options) (*Resource, error) {
-	meta, err := lookup(file, n, "metadata")
+// maxPreallocatedSubjects bounds the room made for a pod spec's subjects
+// before they are read: entries without an image count too.
+const maxPreallocatedSubjects = 1 << 16
+
+func (d doc) newResource(n nodeID, tm typeMeta, opt Options) (*Resource, error) {
+	meta, err := d.lookup(n, "metadata")
 	if err != nil {
 		return nil, err
 	}
-	res := &Resource{APIVersion: tm.apiVersion, Kind: tm.kind, File: file, Line: n.Line}
+	res := &Resource{APIVersion: tm.apiVersion, Kind: tm.kind, File: d.file, Line: d.t.line(n)}
 	for _, f := range []struct {
 		key string
 		to  *string
 	}{{"name", &res.Name}, {"namespace", &res.Namespace}} {
-		if *f.to, err = lookupString(file, meta, f.key); err != nil {
+		if *f.to, err = d.lookupString(meta, f.key); err != nil {
 			return nil, err
 		}
 	}
-	if res.Labels, err = stringMap(file, meta, "labels"); err != nil {
+	if res.Labels, err = d.stringMap(meta, "labels"); err != nil {
 		return nil, err
 	}
 	if res.Name == "" {
-		if res.Name, err = lookupString(file, meta, "generateName"); err != nil {
+		if res.Name, err = d.lookupString(meta, "generateName"); err != nil {
 			return nil, err
 		}
 	}
+	res.Name, res.Namespace = strings.Clone(res.Name), strings.Clone(res.Namespace)
 	if res.Namespace == "" {
 		res.Namespace = opt.DefaultNamespace
 	}
 	return res, nil
 }
 
-// podSubjects reads a pod spec's container lists and image volumes.
-func podSubjects(res *Resource, spec *yaml.Node, prefix string) ([]Subject, error) {
-	var subs []Subject
-	for _, list := range Lists {
-		got, err := listSubjects(res, spec, prefix, list, containerImage)
+// countSubjects is how many entries a pod spec's lists have (an upper
+// bound on its subjects); the error of the first list that is not one.
+func (d doc) countSubjects(res *Resource, spec nodeID, prefix string) (int, error) {
+	total := 0
+	for _, list := range podLists {
+		seq, err := d.listNode(res, spec, prefix, list)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		subs = append(subs, got...)
+		total += len(d.t.content(seq))
 	}
-	vols, err := listSubjects(res, spec, prefix, Volumes, volumeImage)
-	if err != nil {
-		return nil, err
+	return total, nil
+}
+
+// podLists are the lists of a pod spec whose entries are subjects, in
+// the order they are read.
+var podLists = append(Lists[:len(Lists):len(Lists)], Volumes)
+
+// podSubjects hands a pod spec's container lists' and image volumes'
+// subjects to emit, in that order, stopping at the first error.
+func (d doc) podSubjects(res *Resource, spec nodeID, prefix string, emit func(Subject) error) error {
+	for _, list := range podLists {
+		seq, err := d.listNode(res, spec, prefix, list)
+		if err != nil {
+			return err
+		}
+		image := d.containerImage
+		if list == Volumes {
+			image = d.volumeImage
+		}
+		if err := d.listSubjects(res, seq, prefix, list, image, emit); err != nil {
+			return err
+		}
 	}
-	return append(subs, vols...), nil
+	return nil
 }
 
 // imageField finds the image of one list entry: the node and its field
-// path below the entry; nil when the entry names none.
-type imageField func(file string, entry *yaml.Node) (*yaml.Node, string, error)
+// path below the entry; noNode when the entry names none.
+type imageField func(entry nodeID) (nodeID, string, error)
 
-func containerImage(file string, c *yaml.Node) (*yaml.Node, string, error) {
-	img, err := lookup(file, c, "image")
+func (d doc) containerImage(c nodeID) (nodeID, string, error) {
+	img, err := d.lookup(c, "image")
 	return img, "image", err
 }
 
 // volumeImage is an image volume's reference (spec.volumes[].image.reference).
-func volumeImage(file string, v *yaml.Node) (*yaml.Node, string, error) {
-	src, err := lookup(file, v, "image")
-	if err != nil || src == nil || src.Kind == yaml.ScalarNode && src.Tag == "!!null" {
-		return nil, "", err
+func (d doc) volumeImage(v nodeID) (nodeID, string, error) {
+	src, err := d.lookup(v, "image")
+	if err != nil || src == noNode || d.t.isNull(src) {
+		return noNode, "", err
 	}
-	if src.Kind != yaml.MappingNode {
-		return nil, "", &Error{File: file, Line: src.Line, Msg: "a volume's image must be a mapping"}
+	if d.t.kind(src) != kindMapping {
+		return noNode, "", d.errorf(src, "a volume's image must be a mapping")
 	}
-	ref, err := lookup(file, src, "reference")
+	ref, err := d.lookup(src, "reference")
 	return ref, "image.reference", err
 }
 
-func listSubjects(res *Resource, spec *yaml.Node, prefix string, list List, image imageField) ([]Subject, error) {
-	file := res.File
-	seq, err := lookup(file, spec, string(list))
-	if err != nil || seq == nil || seq.Tag == "!!null" {
-		return nil, err
+// listNode finds a list of a pod spec: noNode when absent or null. A list
+// whose node is tagged !!null is still a list: kubectl applies it.
+func (d doc) listNode(res *Resource, spec nodeID, prefix string, list List) (nodeID, error) {
+	seq, err := d.lookup(spec, string(list))
+	if err != nil || seq == noNode || d.t.isNull(seq) {
+		return noNode, err
 	}
-	if seq.Kind != yaml.SequenceNode {
-		return nil, &Error{File: file, Line: seq.Line, Msg: fmt.Sprintf("%s %s: %s.%s must be a list", res.Kind, res.Name, prefix, list)}
+	if d.t.kind(seq) != kindSequence {
+		return noNode, d.errorf(seq, "%s %s: %s.%s must be a list", res.Kind, res.Name, prefix, list)
 	}
-	var subs []Subject
-	for i, c := range seq.Content {
-		c = deref(c)
+	return seq, nil
+}
+
+func (d doc) listSubjects(res *Resource, seq nodeID, prefix string, list List, image imageField, emit func(Subject) error) error {
+	t := d.t
+	for i, c := range t.content(seq) {
+		c = t.deref(c)
 		field := prefix + "." + string(list) + "[" + strconv.Itoa(i) + "]"
-		if c.Kind != yaml.MappingNode {
-			return nil, &Error{File: file, Line: c.Line, Msg: fmt.Sprintf("%s %s: %s must be a mapping", res.Kind, res.Name, field)}
+		if t.kind(c) != kindMapping {
+			return d.errorf(c, "%s %s: %s must be a mapping", res.Kind, res.Name, field)
 		}
-		img, sub, err := image(file, c)
+		img, sub, err := image(c)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if img == nil {
+		if img == noNode {
 			continue // a partial object (a patch) that sets no image ships none
 		}
-		if img.Kind != yaml.ScalarNode || img.Tag != "!!str" {
-			return nil, &Error{File: file, Line: img.Line, Msg: fmt.Sprintf("%s %s: %s.%s must be a string", res.Kind, res.Name, field, sub)}
+		if !t.isStr(img) {
+			return d.errorf(img, "%s %s: %s.%s must be a string", res.Kind, res.Name, field, sub)
 		}
-		name, err := lookupString(file, c, "name")
+		name, err := d.lookupString(c, "name")
 		if err != nil {
-			return nil, err
+			return err
 		}
-		subs = append(subs, Subject{
+		err = emit(Subject{
 			Resource:  res,
-			Container: name,
+			Container: strings.Clone(name),
 			List:      list,
 			Field:     field + "." + sub,
-			Image:     img.Value,
-			Line:      img.Line,
-			Column:    img.Column,
+			Image:     strings.Clone(t.value(img)),
+			Line:      t.line(img),
+			Column:    t.column(img),
 			Source:    lineage.SourceReference,
 		})
+		if err != nil {
+			return err
+		}
 	}
-	return subs, nil
+	return nil
 }
 
 func joinPath(path []string) string {
 	return strings.Join(path, ".")
 }
 
-func deref(n *yaml.Node) *yaml.Node {
-	if n != nil && n.Kind == yaml.AliasNode {
-		return n.Alias
-	}
-	return n
-}
-
-func scalar(n *yaml.Node) string {
-	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+// scalar is a scalar's value, "" for null and anything else.
+func (d doc) scalar(n nodeID) string {
+	if d.t.kind(n) != kindScalar || d.t.isNull(n) {
 		return ""
 	}
-	return n.Value
+	return d.t.value(n)
 }
 
 // lookupString is the scalar value of key in a mapping, "" when absent.
-func lookupString(file string, n *yaml.Node, key string) (string, error) {
-	v, err := lookup(file, n, key)
-	return scalar(v), err
+func (d doc) lookupString(n nodeID, key string) (string, error) {
+	v, err := d.lookup(n, key)
+	return d.scalar(v), err
 }
 
 // stringMap reads a mapping of strings (labels) at key, merge keys
 // included.
-func stringMap(file string, parent *yaml.Node, key string) (map[string]string, error) {
-	n, err := lookup(file, parent, key)
-	if err != nil || n == nil || n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+func (d doc) stringMap(parent nodeID, key string) (map[string]string, error) {
+	n, err := d.lookup(parent, key)
+	if err != nil || d.t.kind(n) != kindMapping || len(d.t.content(n)) == 0 {
 		return nil, err
 	}
-	ps, err := pairs(file, n)
+	ps, err := d.pairs(n)
 	if err != nil {
 		return nil, err
 	}
 	m := make(map[string]string, len(ps))
 	for _, p := range ps {
-		m[p[0].Value] = scalar(p[1])
+		m[strings.Clone(d.t.value(p[0]))] = strings.Clone(d.scalar(p[1]))
 	}
 	return m, nil
 }

@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 )
 
-// chunkBytes is how much YAML a worker is given at once: whole documents,
-// enough of them that handing them over costs little.
+// chunkBytes is how much YAML is parsed at once: whole documents, enough
+// of them that handing them to a worker costs little. A chunk is one
+// stream to the parser (anchors reach from one of its documents to the
+// next), whether read on one goroutine or several.
 const chunkBytes = 32 << 10
 
 // queuedChunksPerWorker bounds the chunks read ahead of the one whose
@@ -18,10 +21,11 @@ const queuedChunksPerWorker = 4
 // chunk is a run of whole YAML documents and the line it starts on.
 type chunk struct {
 	line int
-	data []byte
+	data string
 }
 
-// parsed is what a worker found in a chunk, to be handed out in order.
+// parsed is part of what a worker found in a chunk, to be handed out in
+// order: the callbacks, and the error that ended the chunk.
 type parsed struct {
 	events []event
 	err    error
@@ -37,9 +41,74 @@ type event struct {
 	notice   *Notice
 }
 
+// A worker hands out what it found in a chunk once it holds this many
+// subjects or events, rather than at the end of the chunk: a chunk of
+// one large resource then takes memory for a few batches, not for all
+// its subjects.
+const (
+	flushSubjects = 4096
+	flushEvents   = 1024
+)
+
+// job is a chunk to parse and where its results go, in one or more
+// parts; out is closed after the last.
 type job struct {
 	c   chunk
 	out chan parsed
+}
+
+// readSequential reads the stream chunk by chunk on the caller's
+// goroutine: memory grows with the largest document, not the stream.
+func readSequential(file string, r io.Reader, opt Options, fn func(*Resource, []Subject) error) error {
+	ch := newChunker(r)
+	for {
+		c, err := ch.next()
+		if c.data != "" {
+			if err := readChunk(file, c, opt, fn); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return &Error{File: file, Line: ch.line, Msg: "reading: " + err.Error()}
+		}
+	}
+}
+
+// readChunk parses a chunk's documents one after another and reads each
+// one's subjects before parsing the next.
+func readChunk(file string, c chunk, opt Options, fn func(*Resource, []Subject) error) (err error) {
+	defer recoverAsError(file, &err)
+	offset := c.line - 1
+	p, yerr := newYAMLParser(c.data, offset)
+	if yerr != nil {
+		return yamlFileError(file, yerr, offset)
+	}
+	d := doc{file: file, t: p.t}
+	for {
+		root, done, yerr := p.next()
+		if yerr != nil {
+			return yamlFileError(file, yerr, offset)
+		}
+		if done {
+			return nil
+		}
+		if err := d.readDocument(root, opt, fn); err != nil {
+			return err
+		}
+	}
+}
+
+// yamlFileError is a syntax error as an *Error, with the line yaml.v3
+// would name.
+func yamlFileError(file string, e *yamlError, offset int) *Error {
+	line := e.line()
+	if line > 0 {
+		line += offset
+	}
+	return &Error{File: file, Line: line, Msg: "reading YAML: " + e.problem}
 }
 
 // readParallel splits the stream at document boundaries, parses chunks of
@@ -53,20 +122,21 @@ func readParallel(file string, r io.Reader, opt Options, fn func(*Resource, []Su
 	for i := 0; i < opt.Workers; i++ {
 		go func() {
 			for j := range jobs {
-				j.out <- parseChunk(file, j.c, opt)
+				parseChunk(file, j, opt, quit)
 			}
 		}()
 	}
 	go split(file, r, jobs, order, quit)
 	for out := range order {
-		p := <-out
-		for _, e := range p.events {
-			if err := replay(e, opt, fn); err != nil {
-				return err
+		for p := range out {
+			for _, e := range p.events {
+				if err := replay(e, opt, fn); err != nil {
+					return err
+				}
 			}
-		}
-		if p.err != nil {
-			return p.err
+			if p.err != nil {
+				return p.err
+			}
 		}
 	}
 	return nil
@@ -86,67 +156,127 @@ func replay(e event, opt Options, fn func(*Resource, []Subject) error) error {
 	return fn(e.res, e.subs)
 }
 
-// parseChunk parses a chunk's documents, recording the callbacks.
-func parseChunk(file string, c chunk, opt Options) parsed {
+// errStopped ends a chunk's parsing when the reader has given up.
+var errStopped = errors.New("stopped")
+
+// parseChunk parses a chunk's documents, recording the callbacks and
+// handing them to j.out in parts (see flushSubjects).
+func parseChunk(file string, j job, opt Options, quit <-chan struct{}) {
+	defer close(j.out)
 	var p parsed
+	subjects := 0
+	send := func(p parsed) bool {
+		select {
+		case j.out <- p:
+			return true
+		case <-quit:
+			return false
+		}
+	}
+	record := func(e event) error {
+		p.events = append(p.events, e)
+		subjects += len(e.subs)
+		if subjects < flushSubjects && len(p.events) < flushEvents {
+			return nil
+		}
+		full := p
+		p, subjects = parsed{}, 0
+		if !send(full) {
+			return errStopped
+		}
+		return nil
+	}
 	local := opt
 	local.Workers = 0
 	if opt.OnNamespace != nil {
 		local.OnNamespace = func(name string, labels map[string]string) {
-			p.events = append(p.events, event{ns: name, nsLabels: labels})
+			_ = record(event{ns: name, nsLabels: labels}) // a stop shows at the next resource or the end
 		}
 	}
 	if opt.OnNotice != nil {
-		local.OnNotice = func(n Notice) { p.events = append(p.events, event{notice: &n}) }
+		local.OnNotice = func(n Notice) { _ = record(event{notice: &n}) }
 	}
-	p.err = readDocuments(file, bytes.NewReader(c.data), c.line-1, local, func(res *Resource, subs []Subject) error {
-		p.events = append(p.events, event{res: res, subs: subs})
-		return nil
+	p.err = readChunk(file, j.c, local, func(res *Resource, subs []Subject) error {
+		return record(event{res: res, subs: subs})
 	})
-	return p
+	if errors.Is(p.err, errStopped) {
+		return
+	}
+	send(p)
 }
 
-// split reads r line by line and sends chunks of whole documents to the
-// workers, queueing each chunk's result in order. A document starts at a
-// `---` line (or at a directive, `%...`, which the next `---` belongs to).
+// split sends the stream's chunks to the workers, queueing each chunk's
+// results in order.
 func split(file string, r io.Reader, jobs chan<- job, order chan<- chan parsed, quit <-chan struct{}) {
 	defer close(order)
 	defer close(jobs)
 	q := queue{jobs: jobs, order: order, quit: quit}
-	br := bufio.NewReader(r)
-	var buf []byte
-	start, line := 1, 0
-	directive := false
+	ch := newChunker(r)
 	for {
-		text, err := readLine(br)
-		if len(text) > 0 {
-			line++
-			boundary := false
-			switch {
-			case text[0] == '%' && !directive:
-				boundary, directive = true, true
-			case isDocumentStart(text):
-				boundary = !directive
-				directive = false
-			}
-			if boundary && len(buf) >= chunkBytes {
-				if !q.send(chunk{line: start, data: buf}) {
-					return
-				}
-				buf, start = nil, line
-			}
-			buf = append(buf, text...)
+		c, err := ch.next()
+		if c.data != "" && !q.send(c) {
+			return
+		}
+		if errors.Is(err, io.EOF) {
+			return
 		}
 		if err != nil {
-			if len(buf) > 0 && !q.send(chunk{line: start, data: buf}) {
-				return
-			}
-			if !errors.Is(err, io.EOF) {
-				q.fail(&Error{File: file, Line: line, Msg: "reading: " + err.Error()})
-			}
+			q.fail(&Error{File: file, Line: ch.line, Msg: "reading: " + err.Error()})
 			return
 		}
 	}
+}
+
+// chunker reads a stream line by line and cuts it into chunks of whole
+// documents. A document starts at a `---` line (or at a directive,
+// `%...`, which the next `---` belongs to).
+type chunker struct {
+	br        *bufio.Reader
+	buf       strings.Builder
+	start     int // line the buffered chunk starts on
+	line      int // lines read
+	directive bool
+	err       error
+}
+
+func newChunker(r io.Reader) *chunker {
+	return &chunker{br: bufio.NewReader(r), start: 1}
+}
+
+// next returns the next chunk, and the error that ended the stream
+// (io.EOF at its end) with the last one.
+func (ch *chunker) next() (chunk, error) {
+	for ch.err == nil {
+		text, err := readLine(ch.br)
+		ch.err = err
+		if len(text) == 0 {
+			continue
+		}
+		ch.line++
+		boundary := false
+		switch {
+		case text[0] == '%' && !ch.directive:
+			boundary, ch.directive = true, true
+		case isDocumentStart(text):
+			boundary = !ch.directive
+			ch.directive = false
+		}
+		if boundary && ch.buf.Len() >= chunkBytes {
+			c := ch.take()
+			ch.start = ch.line
+			ch.buf.Write(text)
+			return c, nil
+		}
+		ch.buf.Write(text)
+	}
+	return ch.take(), ch.err
+}
+
+// take hands out the buffered chunk.
+func (ch *chunker) take() chunk {
+	c := chunk{line: ch.start, data: ch.buf.String()}
+	ch.buf = strings.Builder{}
+	return c
 }
 
 // readLine reads one line, however long, with its newline.
@@ -190,6 +320,7 @@ func (q queue) send(c chunk) bool {
 func (q queue) fail(err error) {
 	out := make(chan parsed, 1)
 	out <- parsed{err: err}
+	close(out)
 	select {
 	case q.order <- out:
 	case <-q.quit:

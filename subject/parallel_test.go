@@ -9,7 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// trace records every callback of a read, and its error.
+// trace records every callback of a read, and its error. Workers 0 reads
+// the whole input as one stream, not chunk by chunk.
 func trace(src string, workers int) []string {
 	var out []string
 	opt := Options{
@@ -17,13 +18,19 @@ func trace(src string, workers int) []string {
 		Workers:          workers,
 		OnNamespace:      func(n string, l map[string]string) { out = append(out, fmt.Sprintf("ns %s %v", n, l)) },
 	}
-	err := ReadManifests("m.yaml", strings.NewReader(src), opt, func(r *Resource, subs []Subject) error {
+	fn := func(r *Resource, subs []Subject) error {
 		out = append(out, fmt.Sprintf("res %s/%s/%s line %d", r.Kind, r.Namespace, r.Name, r.Line))
 		for _, s := range subs {
 			out = append(out, fmt.Sprintf("  %s %s %s line %d col %d", s.Container, s.Field, s.Image, s.Line, s.Column))
 		}
 		return nil
-	})
+	}
+	var err error
+	if workers == 0 {
+		err = readChunk("m.yaml", chunk{line: 1, data: src}, opt, fn)
+	} else {
+		err = ReadManifests("m.yaml", strings.NewReader(src), opt, fn)
+	}
 	if err != nil {
 		out = append(out, "error "+err.Error())
 	}
@@ -59,9 +66,9 @@ func generated(n int, seed uint64) string {
 	return b.String()
 }
 
-// TestParallelMatchesSequential: parsing documents on several workers
-// makes the same callbacks, in the same order, with the same line numbers
-// and errors, as parsing them one after another.
+// TestParallelMatchesSequential: parsing documents chunk by chunk, on one
+// worker or several, makes the same callbacks, in the same order, with the
+// same line numbers and errors, as parsing the whole stream at once.
 func TestParallelMatchesSequential(t *testing.T) {
 	big := generated(3000, 1)
 	inputs := map[string]string{
@@ -74,8 +81,8 @@ func TestParallelMatchesSequential(t *testing.T) {
 	}
 	for name, src := range inputs {
 		t.Run(name, func(t *testing.T) {
-			seq := trace(src, 1)
-			for _, workers := range []int{2, 3, 8} {
+			seq := trace(src, 0)
+			for _, workers := range []int{1, 2, 3, 8} {
 				if diff := cmp.Diff(seq, trace(src, workers)); diff != "" {
 					t.Fatalf("%d workers differ from sequential (-seq +parallel):\n%s", workers, diff)
 				}
@@ -91,9 +98,11 @@ func FuzzParallelMatchesSequential(f *testing.F) {
 	f.Add(generated(3, 2))
 	f.Add("%YAML 1.1\n---\nkind: Pod\n--- x\n---\t\n...\n")
 	f.Fuzz(func(t *testing.T, src string) {
-		seq := trace(src, 1)
-		if diff := cmp.Diff(seq, trace(src, 3)); diff != "" {
-			t.Fatalf("parallel differs from sequential (-seq +parallel):\n%s", diff)
+		seq := trace(src, 0)
+		for _, workers := range []int{1, 3} {
+			if diff := cmp.Diff(seq, trace(src, workers)); diff != "" {
+				t.Fatalf("%d workers differ from the whole stream (-whole +chunked):\n%s", workers, diff)
+			}
 		}
 	})
 }

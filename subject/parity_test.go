@@ -93,6 +93,12 @@ func workloadImages(m map[string]any) ([]string, error) {
 		return nil, nil
 	}
 	meta, _ := m["metadata"].(map[string]any)
+	for _, k := range []string{"name", "generateName", "namespace"} {
+		if _, ok := meta[k].(string); meta[k] != nil && !ok {
+			// The API server refuses the object: nothing of it runs.
+			return nil, fmt.Errorf("metadata.%s is not a string", k)
+		}
+	}
 	name, _ := meta["name"].(string)
 	var spec any = m
 	for _, k := range w.SpecPath() {

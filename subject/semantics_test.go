@@ -53,6 +53,7 @@ func TestManifestSemantics(t *testing.T) {
 		{name: "merge cycle adds nothing", src: "kind: Pod\nmetadata: {name: p}\nspec: &s\n  <<: *s\n  containers: [{name: c, image: centos:7}]\n", want: []string{"Pod p spec.containers[0].image=centos:7"}},
 		{name: "merge chain too deep", src: deepMerge(40), err: "merge keys nested more than 32 deep"},
 		{name: "binary image", src: "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: !!binary Y2VudG9zOjc=}]\n", want: []string{"Pod p spec.containers[0].image=centos:7"}},
+		{name: "binary that is not UTF-8", src: "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: !!binary 0000}]\n", want: []string{"Pod p spec.containers[0].image=\ufffdM4"}},
 		{name: "bad binary", src: "kind: Pod\nspec:\n  containers: [{image: !!binary '***'}]\n", err: "m.yaml:3: a !!binary scalar is not valid base64"},
 		{name: "number image", src: "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: 7}]\n", err: "m.yaml:4: Pod p: spec.containers[0].image must be a string"},
 		{name: "escaped JSON key", src: `{"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "\u0069mage": "centos:7"}]}}`, want: []string{"Pod p spec.containers[0].image=centos:7"}},
@@ -62,6 +63,12 @@ func TestManifestSemantics(t *testing.T) {
 		{name: "a Pod with items is both", src: "kind: Pod\nmetadata: {name: p}\nitems: [{kind: Pod, metadata: {name: q}, spec: {containers: [{name: b, image: debian}]}}]\nspec: {containers: [{name: a, image: centos:7}]}\n", want: []string{"Pod q spec.containers[0].image=debian", "Pod p spec.containers[0].image=centos:7"}},
 		{name: "null items", src: "kind: List\nitems: null\n", want: nil},
 		{name: "items not a list", src: "kind: List\nitems: {a: b}\n", err: "m.yaml:2: items must be a list"},
+		{name: "a list tagged null is still a list", src: "kind: Pod\nmetadata: {name: p}\nspec:\n  initContainers: !!null [{name: i, image: debian}]\n  containers: !!null\n  - {name: a, image: centos:7}\n", want: []string{"Pod p spec.initContainers[0].image=debian", "Pod p spec.containers[0].image=centos:7"}},
+		{name: "a null list", src: "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: !!null\n  initContainers: ~\n", want: nil},
+		{name: "byte order mark at the start", src: "\ufeffkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: centos:7}]}\n", want: []string{"Pod p spec.containers[0].image=centos:7"}},
+		{name: "byte order mark twice", src: "\ufeff\ufeffkind: Pod\nmetadata: {name: p}\nxspec: {containers: [{name: a, image: centos:7}]}\n", err: "m.yaml:1: reading YAML: a byte order mark (U+FEFF) after the start of the stream"},
+		{name: "byte order mark in a line", src: "kind: Pod\nmetadata: {name: p}\n\ufeffspec: {containers: [{name: a, image: centos:7}]}\n", err: "m.yaml:3: reading YAML: a byte order mark"},
+		{name: "byte order mark in a value", src: "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: \"centos\ufeff:7\"}]}\n", err: "m.yaml:3: reading YAML: a byte order mark"},
 		{name: "Lists in Lists", src: "kind: List\nitems:\n- kind: List\n  items:\n  - kind: Pod\n    metadata: {name: p}\n    spec: {containers: [{name: a, image: centos:7}]}\n", want: []string{"Pod p spec.containers[0].image=centos:7"}},
 	}
 	for _, tt := range tests {

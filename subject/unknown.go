@@ -1,10 +1,6 @@
 package subject
 
-import (
-	"strconv"
-
-	"go.yaml.in/yaml/v3"
-)
+import "strconv"
 
 // notJudged are groups whose objects hold container lists that ship
 // nothing: policies written as patterns of pods.
@@ -15,58 +11,77 @@ var containerLists = map[string]bool{"containers": true, "initContainers": true,
 
 // noticeUnknown tells opt.OnNotice of an object of a kind baseguard does
 // not know that holds a container list anywhere.
-func noticeUnknown(file string, n *yaml.Node, tm typeMeta, opt Options) error {
+func (d doc) noticeUnknown(n nodeID, tm typeMeta, opt Options) error {
 	if opt.OnNotice == nil || notJudged[GroupOf(tm.apiVersion)] {
 		return nil
 	}
-	field := findContainerList(n, "", map[*yaml.Node]bool{})
+	field := d.findContainerList(n, "", nodeSet{})
 	if field == "" {
 		return nil
 	}
-	res, err := newResource(file, n, tm, Options{})
+	res, err := d.newResource(n, tm, Options{})
 	if err != nil {
 		return err
 	}
-	opt.OnNotice(Notice{File: file, Line: n.Line, APIVersion: tm.apiVersion, Kind: tm.kind, Name: res.Name, Field: field})
+	opt.OnNotice(Notice{File: d.file, Line: d.t.line(n), APIVersion: tm.apiVersion, Kind: tm.kind, Name: res.Name, Field: field})
 	return nil
 }
 
 // findContainerList returns the path of the first non-empty list under a
 // container-list key, aliases and merge keys followed, each node visited
 // once; "" when there is none.
-func findContainerList(n *yaml.Node, path string, seen map[*yaml.Node]bool) string {
-	n = deref(n)
-	if n == nil || seen[n] {
+func (d doc) findContainerList(n nodeID, path string, seen nodeSet) string {
+	t := d.t
+	n = t.deref(n)
+	if n == noNode || !seen.add(n) {
 		return ""
 	}
-	seen[n] = true
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := deref(n.Content[i]), deref(n.Content[i+1])
-			if k == nil || v == nil {
+	switch t.kind(n) {
+	case kindMapping:
+		kids := t.content(n)
+		for i := 0; i+1 < len(kids); i += 2 {
+			k, v := t.deref(kids[i]), t.deref(kids[i+1])
+			if k == noNode || v == noNode {
 				continue
 			}
-			p := k.Value
-			if path != "" {
-				p = path + "." + k.Value
+			if t.kind(v) == kindScalar {
+				continue
 			}
-			if isMerge(k) {
+			p := t.value(k)
+			if path != "" {
+				p = path + "." + p
+			}
+			if d.isMerge(k) {
 				p = path
 			}
-			if containerLists[k.Value] && v.Kind == yaml.SequenceNode && len(v.Content) > 0 {
+			if containerLists[t.value(k)] && t.kind(v) == kindSequence && len(t.content(v)) > 0 {
 				return p
 			}
-			if f := findContainerList(v, p, seen); f != "" {
+			if f := d.findContainerList(v, p, seen); f != "" {
 				return f
 			}
 		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			if f := findContainerList(c, path+"["+strconv.Itoa(i)+"]", seen); f != "" {
+	case kindSequence:
+		for i, c := range t.content(n) {
+			if f := d.findContainerList(c, path+"["+strconv.Itoa(i)+"]", seen); f != "" {
 				return f
 			}
 		}
 	}
 	return ""
+}
+
+// nodeSet is a set of nodes, a bit each in words of 64 nodes: an
+// object's nodes are numbered close together, so it takes memory for the
+// nodes visited, not for the whole tree.
+type nodeSet map[nodeID]uint64
+
+// add adds n and reports whether it was new.
+func (s nodeSet) add(n nodeID) bool {
+	w, bit := n/64, uint64(1)<<(n%64)
+	if s[w]&bit != 0 {
+		return false
+	}
+	s[w] |= bit
+	return true
 }
