@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 n=${1:-400000}
 out=bench/out
 mkdir -p "$out"
-go build -trimpath -o "$out/baseguard" ./cmd/baseguard
+bench/build.sh "$out/baseguard"
 go run ./bench/gen -one-pod "$n" > "$out/one-pod.yaml"
 echo "input: one Pod, $n containers, $(du -h "$out/one-pod.yaml" | cut -f1)"
 /usr/bin/time -f "wall %e s  cpu %U+%S s  peak RSS %M KiB" \

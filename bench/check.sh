@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 n=${1:-10000}
 out=bench/out
 mkdir -p "$out"
-go build -trimpath -o "$out/baseguard" ./cmd/baseguard
+bench/build.sh "$out/baseguard"
 go run ./bench/gen -n "$n" > "$out/resources.yaml"
 policy=examples/policies/seed-policy.yaml
 

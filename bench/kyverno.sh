@@ -13,7 +13,7 @@ kyverno=${1:?usage: bench/kyverno.sh KUBECTL-KYVERNO [N]}
 n=${2:-10000}
 out=bench/out
 mkdir -p "$out"
-go build -trimpath -o "$out/baseguard" ./cmd/baseguard
+bench/build.sh "$out/baseguard"
 go run ./bench/gen -n "$n" > "$out/resources.yaml"
 grep -v '^  namespace: kyverno$' examples/policies/seed-policy.yaml |
   sed -e 's/operator: Contains/operator: AnyIn/' -e 's/value: "ubuntu"/value: ["*ubuntu*"]/' > "$out/seed-kyverno.yaml"

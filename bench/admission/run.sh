@@ -15,7 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/baseguard" ./cmd/baseguard
+bench/build.sh "$work/baseguard"   # as released and installed (see bench/build.sh)
 go build -o "$work/bench" ./bench/admission
 "$work/baseguard" certs --dir "$work/certs" --dns-name 127.0.0.1 >/dev/null 2>&1
 
