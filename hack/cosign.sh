@@ -13,8 +13,9 @@
 #   COSIGN_VERSION   github.com/sigstore/cosign/v3   (default v3.1.3)
 #   BASEGUARD_CACHE  cache root            (default $HOME/.cache/baseguard)
 #
-# Layout: $BASEGUARD_CACHE/tools/cosign-<version>/cosign. A first build takes
-# about 6 minutes and 2 GB of memory on 2 cores. It uses its own GOCACHE,
+# Layout: $BASEGUARD_CACHE/tools/cosign-<version>/cosign. cosign pulls in
+# every cloud KMS SDK: a first build took 70 minutes on a 2-core machine busy
+# with other builds (expect far less on an idle one). It uses its own GOCACHE,
 # removed after success and kept after a failure so that a rerun resumes;
 # downloaded modules stay in the normal GOMODCACHE.
 set -euo pipefail

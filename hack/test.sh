@@ -7,6 +7,8 @@
 # integrations under the tools they plug into (pre-commit; goreleaser and krew,
 # built and cached by hack/release-tools.sh). Those build images with
 # buildkitd and ko, hence the longer test timeout.
+# The trust tests verify signatures the real cosign makes (built and cached
+# by hack/cosign.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
@@ -20,6 +22,7 @@ BASEGUARD_TOOLS="$(hack/tools.sh)"
 BASEGUARD_CHROMIUM="$(hack/chromium.sh)"   # the HTML report's test; Debian's chromium when missing
 BASEGUARD_RELEASE_TOOLS="$(hack/release-tools.sh)"
 BASEGUARD_HELM="$(hack/helm.sh)"           # the chart's tests: lint, template, dry runs, deploy/ in step
-export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_CHROMIUM BASEGUARD_RELEASE_TOOLS BASEGUARD_HELM BASEGUARD_E2E=1
+BASEGUARD_COSIGN="$(hack/cosign.sh)"         # the trust tests: signatures and attestations the real cosign makes
+export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_CHROMIUM BASEGUARD_RELEASE_TOOLS BASEGUARD_HELM BASEGUARD_COSIGN BASEGUARD_E2E=1
 go vet ./...
 go test -count=1 -timeout 30m ./...

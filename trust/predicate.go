@@ -55,7 +55,7 @@ func parseVulnPredicate(raw []byte) (*lineage.Scan, error) {
 		findings, err = grypeFindings(p.Scanner.Result)
 		scan.Scanner = scannerName(p.Scanner.URI, p.Scanner.Version, grypeName(result))
 	default:
-		return nil, fmt.Errorf("reading the vulnerability predicate: scanner %q: scanner.result is neither a Trivy report (Results) nor a Grype report (matches); it has %s", p.Scanner.URI, keysOf(result))
+		return nil, fmt.Errorf("reading the vulnerability predicate: %w: scanner %q: scanner.result is neither a Trivy report (Results) nor a Grype report (matches); it has %s", ErrMalformed, p.Scanner.URI, keysOf(result))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the vulnerability predicate: %w", err)
