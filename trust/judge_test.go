@@ -28,7 +28,7 @@ func inlineKeys(indent string, keys ...key) string {
 
 // signedByPolicy requires every lineage entry matching when (all when
 // empty) to be signed by one of keys.
-func signedByPolicy(t *testing.T, when string, keys ...key) *policy.Set {
+func signedByPolicy(t testing.TB, when string, keys ...key) *policy.Set {
 	t.Helper()
 	rule := "    - name: signed\n"
 	if when != "" {
@@ -40,7 +40,7 @@ func signedByPolicy(t *testing.T, when string, keys ...key) *policy.Set {
 
 // scanPolicy requires a scan attested by keys, with the gate's settings
 // (maxScanAge, failOn, ignore) given as YAML lines.
-func scanPolicy(t *testing.T, settings string, keys ...key) *policy.Set {
+func scanPolicy(t testing.TB, settings string, keys ...key) *policy.Set {
 	t.Helper()
 	rule := "    - name: scanned\n      vulnerabilities:\n        keys:\n" + inlineKeys("          ", keys...)
 	for _, line := range strings.Split(strings.TrimSpace(settings), "\n") {
@@ -49,7 +49,7 @@ func scanPolicy(t *testing.T, settings string, keys ...key) *policy.Set {
 	return policySet(t, rule)
 }
 
-func policySet(t *testing.T, rules string) *policy.Set {
+func policySet(t testing.TB, rules string) *policy.Set {
 	t.Helper()
 	doc := "apiVersion: baseguard.dev/v1alpha1\nkind: BaseImagePolicy\nmetadata: {name: trust}\nspec:\n  rules:\n" + rules
 	ps, err := policy.Load(policy.File{Name: "trust.yaml", Data: []byte(doc)})
@@ -65,7 +65,7 @@ func policySet(t *testing.T, rules string) *policy.Set {
 
 // judge evaluates a lineage as a Pod's container and returns the one
 // result.
-func judge(t *testing.T, set *policy.Set, l lineage.Lineage) policy.Result {
+func judge(t testing.TB, set *policy.Set, l lineage.Lineage) policy.Result {
 	t.Helper()
 	sub := &subject.Subject{
 		Resource:  &subject.Resource{APIVersion: "v1", Kind: "Pod", Namespace: "default", Name: "web"},
@@ -81,7 +81,7 @@ func judge(t *testing.T, set *policy.Set, l lineage.Lineage) policy.Result {
 
 // expect checks a result's status and that its message says each of
 // words.
-func expect(t *testing.T, r policy.Result, status policy.Status, words ...string) {
+func expect(t testing.TB, r policy.Result, status policy.Status, words ...string) {
 	t.Helper()
 	if r.Status != status {
 		t.Errorf("status %s, want %s: %s", r.Status, status, r.Message)

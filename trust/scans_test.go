@@ -16,7 +16,7 @@ import (
 
 // predicate reads a scan predicate from testdata and sets when it
 // finished.
-func predicate(t *testing.T, file string, finished time.Time) map[string]any {
+func predicate(t testing.TB, file string, finished time.Time) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "scans", file))
 	if err != nil {

@@ -29,14 +29,14 @@ import (
 // world is an in-memory registry (ggcr's, behind httptest) and the keys
 // the tests sign with.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	host     string
 	requests atomic.Int64
 	// fail, when set, answers matching requests with a 503.
 	fail atomic.Pointer[func(*http.Request) bool]
 }
 
-func newWorld(t *testing.T, referrersAPI bool) *world {
+func newWorld(t testing.TB, referrersAPI bool) *world {
 	t.Helper()
 	w := &world{t: t}
 	h := ggcr.New(ggcr.WithReferrersSupport(referrersAPI), ggcr.Logger(log.New(io.Discard, "", 0)))
@@ -56,10 +56,10 @@ func newWorld(t *testing.T, referrersAPI bool) *world {
 // key is a trusttest key bound to a test.
 type key struct {
 	trusttest.Key
-	t *testing.T
+	t testing.TB
 }
 
-func newKey(t *testing.T, kind string) key {
+func newKey(t testing.TB, kind string) key {
 	t.Helper()
 	k, err := trusttest.NewKey(kind)
 	if err != nil {
@@ -68,7 +68,7 @@ func newKey(t *testing.T, kind string) key {
 	return key{k, t}
 }
 
-func (k key) sign(t *testing.T, msg []byte) []byte {
+func (k key) sign(t testing.TB, msg []byte) []byte {
 	t.Helper()
 	sig, err := k.Sign(msg)
 	if err != nil {
@@ -138,7 +138,7 @@ func statement(predicateType string, predicate any, digests ...v1.Hash) []byte {
 	return trusttest.Statement(predicateType, predicate, digests...)
 }
 
-func envelope(t *testing.T, k key, body []byte) []byte {
+func envelope(t testing.TB, k key, body []byte) []byte {
 	t.Helper()
 	b, err := trusttest.Envelope(k.Key, body)
 	if err != nil {
@@ -147,7 +147,7 @@ func envelope(t *testing.T, k key, body []byte) []byte {
 	return b
 }
 
-func bundleOf(t *testing.T, k key, body []byte) []byte {
+func bundleOf(t testing.TB, k key, body []byte) []byte {
 	t.Helper()
 	b, err := trusttest.Bundle(k.Key, body)
 	if err != nil {
