@@ -22,7 +22,7 @@ BASEGUARD_TOOLS="$(hack/tools.sh)"
 BASEGUARD_CHROMIUM="$(hack/chromium.sh)"   # the HTML report's test; Debian's chromium when missing
 BASEGUARD_RELEASE_TOOLS="$(hack/release-tools.sh)"
 BASEGUARD_HELM="$(hack/helm.sh)"           # the chart's tests: lint, template, dry runs, deploy/ in step
-BASEGUARD_COSIGN="$(hack/cosign.sh)"         # the trust tests: signatures and attestations the real cosign makes
+BASEGUARD_COSIGN="$(hack/cosign.sh)"       # the trust tests: signatures and attestations the real cosign makes
 export KUBEBUILDER_ASSETS BASEGUARD_TOOLS BASEGUARD_CHROMIUM BASEGUARD_RELEASE_TOOLS BASEGUARD_HELM BASEGUARD_COSIGN BASEGUARD_E2E=1
 go vet ./...
 go test -count=1 -timeout 30m ./...
