@@ -25,9 +25,9 @@ const (
 	// DefaultLeafValidity is a year: short enough to be rotated on a
 	// routine, long enough not to surprise anyone who made it by hand.
 	DefaultLeafValidity = 365 * 24 * time.Hour
-	// clockSkew back-dates certificates so that a node whose clock runs a
+	// ClockSkew back-dates certificates so that a node whose clock runs a
 	// little behind accepts them at once.
-	clockSkew = 5 * time.Minute
+	ClockSkew = 5 * time.Minute
 )
 
 // File names, as the Kubernetes TLS Secret type and cert-manager name them.
@@ -54,6 +54,11 @@ type Leaf struct {
 // NewCA makes a self-signed certificate authority valid for validity
 // (DefaultCAValidity when zero).
 func NewCA(commonName string, validity time.Duration) (*CA, error) {
+	return NewCAAt(commonName, time.Now(), validity)
+}
+
+// NewCAAt is NewCA with its validity counted from now.
+func NewCAAt(commonName string, now time.Time, validity time.Duration) (*CA, error) {
 	if validity <= 0 {
 		validity = DefaultCAValidity
 	}
@@ -61,7 +66,7 @@ func NewCA(commonName string, validity time.Duration) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating CA key: %w", err)
 	}
-	tmpl, err := template(commonName, validity)
+	tmpl, err := template(commonName, now, validity)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +89,11 @@ func NewCA(commonName string, validity time.Duration) (*CA, error) {
 // (which become IP SANs). The first name is the subject's common name.
 // validity is DefaultLeafValidity when zero.
 func (ca *CA) Issue(names []string, validity time.Duration) (*Leaf, error) {
+	return ca.IssueAt(names, time.Now(), validity)
+}
+
+// IssueAt is Issue with the validity counted from now.
+func (ca *CA) IssueAt(names []string, now time.Time, validity time.Duration) (*Leaf, error) {
 	if len(names) == 0 {
 		return nil, errors.New("issuing a certificate: at least one DNS name or IP address is required")
 	}
@@ -94,7 +104,7 @@ func (ca *CA) Issue(names []string, validity time.Duration) (*Leaf, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating key: %w", err)
 	}
-	tmpl, err := template(names[0], validity)
+	tmpl, err := template(names[0], now, validity)
 	if err != nil {
 		return nil, err
 	}
@@ -121,16 +131,15 @@ func (ca *CA) Issue(names []string, validity time.Duration) (*Leaf, error) {
 	}, nil
 }
 
-func template(commonName string, validity time.Duration) (*x509.Certificate, error) {
+func template(commonName string, now time.Time, validity time.Duration) (*x509.Certificate, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 	if err != nil {
 		return nil, fmt.Errorf("generating serial number: %w", err)
 	}
-	now := time.Now()
 	return &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: commonName, Organization: []string{"baseguard"}},
-		NotBefore:    now.Add(-clockSkew),
+		NotBefore:    now.Add(-ClockSkew),
 		NotAfter:     now.Add(validity),
 	}, nil
 }
@@ -205,4 +214,47 @@ func CertPool(caPEM []byte) (*x509.CertPool, error) {
 		return nil, errors.New("reading CA bundle: no PEM certificate found")
 	}
 	return pool, nil
+}
+
+// KeyPEM returns the CA's private key, PKCS #8 PEM-encoded, for a store
+// that keeps the CA to sign again later.
+func (ca *CA) KeyPEM() ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("encoding CA key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// ParseCA reads a CA back from its PEM certificate (the first in certPEM)
+// and its PKCS #8 PEM key, and checks that they belong together and that
+// the certificate may sign.
+func ParseCA(certPEM, keyPEM []byte) (*CA, error) {
+	block, _ := pem.Decode(certPEM)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, errors.New("reading CA certificate: no PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("reading CA certificate: %w", err)
+	}
+	if !cert.IsCA || cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return nil, errors.New("reading CA certificate: not a certificate authority")
+	}
+	kb, _ := pem.Decode(keyPEM)
+	if kb == nil {
+		return nil, errors.New("reading CA key: no PEM block")
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("reading CA key: %w", err)
+	}
+	key, ok := parsed.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("reading CA key: %T, want an ECDSA key", parsed)
+	}
+	if !key.PublicKey.Equal(cert.PublicKey) {
+		return nil, errors.New("reading CA: the key does not belong to the certificate")
+	}
+	return &CA{Cert: cert, Key: key, CertPEM: encodeCert(block.Bytes)}, nil
 }

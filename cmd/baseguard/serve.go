@@ -32,6 +32,7 @@ type serveOptions struct {
 	logLevel       string
 	logFormat      string
 	audit          auditServeOptions
+	certs          certServeOptions
 	// whyNoLabels says why namespace labels cannot be read, for the error
 	// that refuses a policy needing them.
 	whyNoLabels string
@@ -78,6 +79,17 @@ and its service account's, as the kubelet pulls them, then with Docker's
 credentials; each credential set has a registry client and caches of its
 own, and its secrets are read again every minute.
 ` + policyObjectsHelp + `
+
+With --cert-secret, serve keeps its own serving certificate instead of
+reading one from files: a CA and a pair it signs for --cert-dns-name, in one
+Secret shared by the replicas (when they race, one write wins and the others
+read it), renewed with a third of their lifetime left (a renewed CA stays
+trusted beside the new one until it expires). The caBundle of each
+--validating-webhook-configuration and --mutating-webhook-configuration is
+kept set to the CA (set again at once when something resets it), and the
+pair is written to --cert-dir only after that, so a replica serves only what
+kube-apiserver trusts. serve listens once the first certificate is in place.
+
 SIGINT and SIGTERM shut the server down gracefully.`,
 		Example: `  # Certificates for a local test, then serve the built-in policy
   baseguard certs --dir certs --dns-name 127.0.0.1
@@ -87,7 +99,11 @@ SIGINT and SIGTERM shut the server down gracefully.`,
   baseguard serve --resolve --pull-secrets --kubeconfig ~/.kube/config \
     --tls-cert-file certs/tls.crt --tls-private-key-file certs/tls.key
 
-  # In a cluster (what the Helm chart runs), with policies as objects too
+  # In a cluster, its own certificate (what the Helm chart runs by default)
+  baseguard serve --listen :8443 --policy-objects --cert-secret baseguard-tls --cert-dir /var/run/baseguard/tls \
+    --cert-dns-name baseguard.baseguard.svc --validating-webhook-configuration baseguard
+
+  # In a cluster, a certificate from cert-manager or your own Secret
   baseguard serve --listen :8443 --policy /etc/baseguard/policy --policy-objects \
     --tls-cert-file /etc/baseguard/tls/tls.crt --tls-private-key-file /etc/baseguard/tls/tls.key`,
 		Args: cobra.NoArgs,
@@ -98,8 +114,8 @@ SIGINT and SIGTERM shut the server down gracefully.`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.policies, "policy", "p", nil, "policy file or directory (repeatable; reloaded on change); default: the built-in policy")
 	f.StringVar(&o.listen, "listen", admission.DefaultAddr, "address to serve HTTPS on")
-	f.StringVar(&o.certFile, "tls-cert-file", "", "serving certificate, PEM, with its chain (reloaded on change)")
-	f.StringVar(&o.keyFile, "tls-private-key-file", "", "serving certificate's private key, PEM (reloaded on change)")
+	f.StringVar(&o.certFile, "tls-cert-file", "", "serving certificate, PEM, with its chain (reloaded on change); or --cert-secret")
+	f.StringVar(&o.keyFile, "tls-private-key-file", "", "serving certificate's private key, PEM (reloaded on change); or --cert-secret")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for reading namespace labels and pull secrets (default: in-cluster config when in a pod)")
 	f.BoolVar(&o.resolve, "resolve", false, "resolve lineages from registries (anonymous or Docker-config credentials; see --pull-secrets); default: the image as written")
 	f.BoolVar(&o.pullSecrets, "pull-secrets", false, "with --resolve, also authenticate with pods' imagePullSecrets and their service accounts' (RBAC: get secrets and serviceaccounts)")
@@ -112,8 +128,7 @@ SIGINT and SIGTERM shut the server down gracefully.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every decision), info (denials, warnings), warn or error")
 	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	o.audit.register(f)
-	cmd.MarkFlagRequired("tls-cert-file")
-	cmd.MarkFlagRequired("tls-private-key-file")
+	o.certs.register(f)
 	return cmd
 }
 
@@ -124,6 +139,9 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	}
 	cfg, err := o.restConfig()
 	if err != nil {
+		return err
+	}
+	if err := o.startCerts(ctx, cfg, log); err != nil {
 		return err
 	}
 	namespaces := o.namespaceLabeler(ctx, cfg, log)
