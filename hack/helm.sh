@@ -15,7 +15,7 @@
 #   BASEGUARD_CACHE  cache root      (default $HOME/.cache/baseguard)
 #
 # Layout: $BASEGUARD_CACHE/tools/helm-<version>/helm. A first build takes
-# about 3 minutes on 2 cores (BENCHMARKS.md). It uses its own GOCACHE,
+# about 11 minutes of CPU (BENCHMARKS.md). It uses its own GOCACHE,
 # removed after success and kept after a failure so that a rerun resumes;
 # downloaded modules stay in the normal GOMODCACHE.
 set -euo pipefail

@@ -9,6 +9,7 @@
 # buildkitd and ko, hence the longer test timeout.
 # The trust tests verify signatures the real cosign makes (built and cached
 # by hack/cosign.sh).
+# The chart's tests run the real helm (built and cached by hack/helm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local

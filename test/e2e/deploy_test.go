@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,9 +8,10 @@ import (
 )
 
 // TestDeployManifestsApply applies deploy/baseguard.yaml to the API server
-// with a server-side dry run: every object is valid for this Kubernetes
-// version, and the pod template meets the namespace's `restricted` Pod
-// Security level.
+// with a server-side dry run, as its one install command does: every
+// object is valid for this Kubernetes version, the pod template meets the
+// namespace's `restricted` Pod Security level, and the webhook keeps its
+// own certificate (an empty Secret, RBAC for it, no caBundle to fill in).
 func TestDeployManifestsApply(t *testing.T) {
 	requireEnv(t)
 	manifest := filepath.Join(repoRoot, "deploy", "baseguard.yaml")
@@ -29,36 +29,30 @@ func TestDeployManifestsApply(t *testing.T) {
 	if _, stderr, err := kubectl(t, "apply", "--server-side", "-f", nsFile); err != nil {
 		t.Fatalf("applying the namespace: %v\n%s", err, stderr)
 	}
-
-	t.Run("until the caBundle is filled in the webhook does not apply", func(t *testing.T) {
-		_, stderr, err := kubectl(t, "apply", "--server-side", "--dry-run=server", "-f", manifest)
-		if err == nil || !strings.Contains(stderr, "ValidatingWebhookConfiguration") {
-			t.Errorf("applying with ${CA_BUNDLE} unreplaced: want the webhook refused, got %v:\n%s", err, stderr)
+	stdout, stderr, err := kubectl(t, "apply", "--server-side", "--dry-run=server", "-f", manifest)
+	if err != nil {
+		t.Fatalf("kubectl apply --dry-run=server: %v\n%s%s", err, stdout, stderr)
+	}
+	for _, obj := range []string{
+		"namespace/baseguard", "serviceaccount/baseguard", "configmap/baseguard-policy",
+		"clusterrole.rbac.authorization.k8s.io/baseguard", "clusterrolebinding.rbac.authorization.k8s.io/baseguard",
+		"service/baseguard", "deployment.apps/baseguard", "poddisruptionbudget.policy/baseguard",
+		"validatingwebhookconfiguration.admissionregistration.k8s.io/baseguard",
+		"secret/baseguard-tls", "role.rbac.authorization.k8s.io/baseguard-certs", "clusterrole.rbac.authorization.k8s.io/baseguard-certs",
+	} {
+		if !strings.Contains(stdout, obj+" serverside-applied") {
+			t.Errorf("dry-run output lacks %s:\n%s", obj, stdout)
 		}
-	})
-
-	t.Run("with a caBundle everything applies", func(t *testing.T) {
-		filled := strings.ReplaceAll(string(data), "${CA_BUNDLE}", base64.StdEncoding.EncodeToString(hook.ca.CertPEM))
-		file := filepath.Join(t.TempDir(), "baseguard.yaml")
-		if err := os.WriteFile(file, []byte(filled), 0o644); err != nil {
-			t.Fatal(err)
+	}
+	if strings.Contains(stderr, "PodSecurity") {
+		t.Errorf("the pod template violates Pod Security restricted:\n%s", stderr)
+	}
+	if strings.Contains(string(data), "caBundle:") {
+		t.Error("deploy/baseguard.yaml sets a caBundle: baseguard sets it from the CA it keeps")
+	}
+	for _, arg := range []string{"--cert-secret=baseguard-tls", "--cert-dns-name=baseguard.baseguard.svc", "--validating-webhook-configuration=baseguard"} {
+		if !strings.Contains(string(data), arg) {
+			t.Errorf("the Deployment does not run serve with %s", arg)
 		}
-		stdout, stderr, err := kubectl(t, "apply", "--server-side", "--dry-run=server", "-f", file)
-		if err != nil {
-			t.Fatalf("kubectl apply --dry-run=server: %v\n%s%s", err, stdout, stderr)
-		}
-		for _, obj := range []string{
-			"namespace/baseguard", "serviceaccount/baseguard", "configmap/baseguard-policy",
-			"clusterrole.rbac.authorization.k8s.io/baseguard", "clusterrolebinding.rbac.authorization.k8s.io/baseguard",
-			"service/baseguard", "deployment.apps/baseguard", "poddisruptionbudget.policy/baseguard",
-			"validatingwebhookconfiguration.admissionregistration.k8s.io/baseguard",
-		} {
-			if !strings.Contains(stdout, obj) {
-				t.Errorf("dry-run output lacks %s:\n%s", obj, stdout)
-			}
-		}
-		if strings.Contains(stderr, "PodSecurity") {
-			t.Errorf("the pod template violates Pod Security restricted:\n%s", stderr)
-		}
-	})
+	}
 }

@@ -25,6 +25,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- default (printf "%s-tls" (include "baseguard.fullname" .)) .Values.tls.secretName -}}
 {{- end -}}
 
+{{/* How the serving certificate is made: certManager, secret (your own), or self (baseguard keeps it). */}}
+{{- define "baseguard.certMode" -}}
+{{- if .Values.certManager.enabled -}}certManager
+{{- else if .Values.tls.caBundle -}}secret
+{{- else -}}self
+{{- end -}}
+{{- end -}}
+
 {{- define "baseguard.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
