@@ -15,9 +15,9 @@
 #   BASEGUARD_CACHE  cache root      (default $HOME/.cache/baseguard)
 #
 # Layout: $BASEGUARD_CACHE/tools/helm-<version>/helm. A first build takes
-# about 11 minutes of CPU (BENCHMARKS.md). It uses its own GOCACHE,
-# removed after success and kept after a failure so that a rerun resumes;
-# downloaded modules stay in the normal GOMODCACHE.
+# about 11 minutes of CPU, some 6 minutes alone on 2 cores (BENCHMARKS.md).
+# It uses its own GOCACHE, removed after success and kept after a failure so
+# that a rerun resumes; downloaded modules stay in the normal GOMODCACHE.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
