@@ -60,9 +60,9 @@ type node struct {
 	a, b uint32
 }
 
-// pageBits sizes the pages nodes are kept in: growing the tree never
-// copies it.
-const pageBits = 12
+// pageBits sizes the pages nodes are kept in (512 nodes, 10 KiB): growing
+// the tree never copies it, and the tree of a small object stays small.
+const pageBits = 9
 
 type tree struct {
 	pages     [][]node
@@ -216,16 +216,41 @@ func (t *tree) fromNode(n *yaml.Node, offset int) nodeID {
 // earlier tree it copied (yaml.v3 keeps anchors from one document to the
 // next).
 func (t *tree) converter(offset int) *converter {
-	return &converter{t: t, offset: offset, ids: map[*yaml.Node]nodeID{}}
+	return &converter{t: t, offset: offset, ids: map[*yaml.Node]nodeID{}, targets: map[*yaml.Node]bool{}}
 }
 
+// A converter remembers the ids of the nodes aliases point at (targets),
+// only those: a tree decoded from JSON has none, and a map entry a node
+// would cost more than the node.
 type converter struct {
-	t      *tree
-	offset int
-	ids    map[*yaml.Node]nodeID
+	t       *tree
+	offset  int
+	ids     map[*yaml.Node]nodeID
+	targets map[*yaml.Node]bool
 }
 
+// findTargets adds the nodes n's aliases point at to c.targets, aliases
+// not followed.
+func (c *converter) findTargets(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		c.targets[n.Alias] = true
+	}
+	for _, k := range n.Content {
+		c.findTargets(k)
+	}
+}
+
+// convert copies n; an alias in it may point at a node converted before
+// only when findTargets saw that alias first.
 func (c *converter) convert(n *yaml.Node) nodeID {
+	c.findTargets(n)
+	return c.node(n)
+}
+
+func (c *converter) node(n *yaml.Node) nodeID {
 	if n == nil {
 		return noNode
 	}
@@ -242,7 +267,7 @@ func (c *converter) convert(n *yaml.Node) nodeID {
 		if len(n.Content) == 0 {
 			return noNode
 		}
-		return c.convert(n.Content[0])
+		return c.node(n.Content[0])
 	case yaml.ScalarNode:
 		nd.kind = kindScalar
 	case yaml.SequenceNode:
@@ -255,18 +280,20 @@ func (c *converter) convert(n *yaml.Node) nodeID {
 		return noNode
 	}
 	id := t.add(nd)
-	c.ids[n] = id // aliases keep pointing at the same node, cycles included
+	if c.targets[n] {
+		c.ids[n] = id // aliases keep pointing at the same node, cycles included
+	}
 	switch n.Kind {
 	case yaml.ScalarNode:
 		t.setValue(id, n.Value)
 		t.setTag(id, n.Tag)
 	case yaml.AliasNode:
-		t.node(id).a = uint32(c.convert(n.Alias)) // noNode when it points at nothing
+		t.node(id).a = uint32(c.node(n.Alias)) // noNode when it points at nothing
 	default:
 		t.setTag(id, n.Tag)
 		kids := make([]nodeID, len(n.Content))
 		for i, k := range n.Content {
-			kids[i] = c.convert(k)
+			kids[i] = c.node(k)
 		}
 		t.setContent(id, kids)
 	}

@@ -29,11 +29,21 @@ type yamlParser struct {
 	err      *yamlError
 }
 
+// maxStreamBytes bounds what one parser reads: the tree keeps offsets
+// into it, and node numbers, in 32 bits.
+const maxStreamBytes = 1 << 30
+
 // newYAMLParser parses src, whose first line is line offset+1 of its file.
 func newYAMLParser(src string, offset int) (*yamlParser, *yamlError) {
+	if len(src) > maxStreamBytes {
+		return nil, &yamlError{own: true, problem: fmt.Sprintf("a document of more than %d MiB", maxStreamBytes>>20)}
+	}
 	text, err := decodeStream(src)
 	if err != nil {
 		return nil, err
+	}
+	if len(text) > maxStreamBytes { // UTF-16 grows as UTF-8
+		return nil, &yamlError{own: true, problem: fmt.Sprintf("a document of more than %d MiB", maxStreamBytes>>20)}
 	}
 	return &yamlParser{s: newScanner(text), t: newTree(text), offset: offset, anchors: map[string]nodeID{}}, nil
 }

@@ -38,18 +38,26 @@ func parseV3(src string) (*tree, []nodeID, error) {
 	t := newTree("")
 	c := t.converter(0)
 	dec := yaml.NewDecoder(strings.NewReader(src))
-	var roots []nodeID
+	var docs []*yaml.Node
+	var err error
 	for {
 		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return t, roots, nil
+		if err = dec.Decode(&doc); err != nil {
+			break
 		}
-		if err != nil {
-			return t, roots, err
-		}
-		roots = append(roots, c.convert(&doc))
+		docs = append(docs, &doc)
 	}
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	for _, d := range docs {
+		c.findTargets(d) // aliases reach back into earlier documents
+	}
+	var roots []nodeID
+	for _, d := range docs {
+		roots = append(roots, c.convert(d))
+	}
+	return t, roots, err
 }
 
 // describe prints a tree's nodes, one a line: what the comparison is
