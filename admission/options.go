@@ -51,6 +51,12 @@ const budgetShare = 0.6
 type Options struct {
 	// Addr is the host:port to listen on (DefaultAddr when empty).
 	Addr string
+	// ProbeAddr, when set, is a host:port where /healthz, /readyz and
+	// /metrics are served over plain HTTP too, on a listener of their own:
+	// probes answer whatever load the webhook's port is under. Nothing that
+	// judges is served there. It listens when Serve does (after the
+	// certificate is in place), and /readyz answers as on Addr.
+	ProbeAddr string
 	// CertFile and KeyFile are the serving certificate (with its chain)
 	// and key, PEM; reloaded when they change. Required by Run and Serve.
 	CertFile, KeyFile string

@@ -64,6 +64,10 @@ type Server struct {
 	mux     *http.ServeMux
 	cert    *certificate // nil until a certificate is configured
 	ready   atomic.Bool
+	// metricsHandler serves /metrics, on both listeners.
+	metricsHandler http.Handler
+	// probeAddr is the probe listener's address once it listens.
+	probeAddr atomic.Value
 	// inFlight counts the requests being answered, for maxInFlight.
 	inFlight atomic.Int64
 }
@@ -112,9 +116,10 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.OnPolicies != nil {
 		opts.OnPolicies(policies.Set())
 	}
-	s.mux.HandleFunc(PathHealthz, func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	s.metricsHandler = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry})
+	s.mux.HandleFunc(PathHealthz, healthz)
 	s.mux.HandleFunc(PathReadyz, s.readyz)
-	s.mux.Handle(PathMetrics, promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry}))
+	s.mux.Handle(PathMetrics, s.metricsHandler)
 	return s, nil
 }
 
@@ -134,14 +139,20 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves HTTPS on ln until ctx ends, then shuts down gracefully:
-// readiness fails at once, in-flight requests finish (within
-// Options.ShutdownTimeout). It reloads changed certificate and policy files
-// while it serves. It returns nil after a clean shutdown.
+// Serve serves HTTPS on ln (and, with Options.ProbeAddr, the probes over
+// HTTP there) until ctx ends, then shuts down gracefully: readiness fails
+// at once, in-flight requests finish (within Options.ShutdownTimeout). It
+// reloads changed certificate and policy files while it serves. It returns
+// nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.cert == nil {
 		ln.Close()
 		return errors.New("serving: no certificate: set CertFile and KeyFile")
+	}
+	probes, err := s.listenProbes()
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
@@ -163,19 +174,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			MaxReceiveBufferPerConnection: h2Window,
 			MaxReceiveBufferPerStream:     h2Window,
 		},
-		ConnState: limited.connState,
+		ConnState:   limited.connState,
+		ConnContext: withConn,
 		// TLS handshake failures (probes, scanners) are noise at info level.
 		ErrorLog: slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
 	}
 	ln = limited
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	probes.serve(errc)
 	s.ready.Store(true)
 	s.opts.Logger.Info("serving admission reviews", "addr", ln.Addr().String(), "policies", policyNames(s.handler.policies.Set()))
 
 	select {
 	case err := <-errc:
 		s.ready.Store(false)
+		srv.Close()
+		probes.close()
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
@@ -183,6 +198,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.opts.Logger.Info("shutting down", "timeout", s.opts.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
+	// The probes answer until the webhook's requests are finished.
+	defer probes.shutdown(shutdownCtx)
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
@@ -206,6 +223,7 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		markUsed(r.Context())
 		if s.inFlight.Add(1) > maxInFlight {
 			s.inFlight.Add(-1)
 			s.handler.refuse(w, r, fmt.Errorf("%w: %d requests in flight", errBusy, maxInFlight))

@@ -19,6 +19,7 @@ import (
 type serveOptions struct {
 	policies       []string
 	listen         string
+	probeListen    string
 	certFile       string
 	keyFile        string
 	kubeconfig     string
@@ -48,7 +49,10 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the validating admission webhook",
 		Long: `Serve AdmissionReview v1 requests over HTTPS on /validate, with /healthz,
-/readyz and Prometheus /metrics beside it.
+/readyz and Prometheus /metrics beside it. With --probe-listen, those three
+are also served over plain HTTP on a listener of their own, which a flood
+of connections or TLS handshakes on the webhook's port does not starve;
+nothing that judges is served there.
 
 CREATE and UPDATE of every pod-bearing kind and the pods/ephemeralcontainers
 subresource are judged. An UPDATE judges the whole new object and the old
@@ -114,6 +118,7 @@ SIGINT and SIGTERM shut the server down gracefully.`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&o.policies, "policy", "p", nil, "policy file or directory (repeatable; reloaded on change); default: the built-in policy")
 	f.StringVar(&o.listen, "listen", admission.DefaultAddr, "address to serve HTTPS on")
+	f.StringVar(&o.probeListen, "probe-listen", "", "address to serve /healthz, /readyz and /metrics on over plain HTTP too, apart from the webhook's connections (the chart's probes use it); default: none")
 	f.StringVar(&o.certFile, "tls-cert-file", "", "serving certificate, PEM, with its chain (reloaded on change); or --cert-secret")
 	f.StringVar(&o.keyFile, "tls-private-key-file", "", "serving certificate's private key, PEM (reloaded on change); or --cert-secret")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for reading namespace labels and pull secrets (default: in-cluster config when in a pod)")
@@ -168,6 +173,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	srv, err := admission.NewServer(admission.Options{
 		Resolver:               resolver,
 		Addr:                   o.listen,
+		ProbeAddr:              o.probeListen,
 		CertFile:               o.certFile,
 		KeyFile:                o.keyFile,
 		PolicyPaths:            o.policies,

@@ -56,11 +56,17 @@ func TestServeAnswersAndShutsDown(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	probeAddr := ln.Addr().String()
+	ln.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := newRootCmd()
-	cmd.SetArgs([]string{"serve", "--listen", addr, "--no-namespace-labels", "--log-level", "error",
+	cmd.SetArgs([]string{"serve", "--listen", addr, "--probe-listen", probeAddr, "--no-namespace-labels", "--log-level", "error",
 		"--tls-cert-file", filepath.Join(dir, pki.CertFile), "--tls-private-key-file", filepath.Join(dir, pki.KeyFile)})
 	var errOut bytes.Buffer
 	cmd.SetErr(&errOut)
@@ -94,6 +100,16 @@ func TestServeAnswersAndShutsDown(t *testing.T) {
 	resp.Body.Close()
 	if rv.Response == nil || rv.Response.Allowed {
 		t.Errorf("centos:7 under the built-in policy: want denied, got %+v", rv.Response)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + probeAddr + path)
+		if err != nil {
+			t.Fatalf("--probe-listen %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("--probe-listen %s: %d, want 200", path, resp.StatusCode)
+		}
 	}
 	cancel()
 	select {
