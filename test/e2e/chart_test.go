@@ -81,6 +81,8 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{"unknown failure policy", "webhook.failurePolicy=Sometimes", "failurePolicy"},
 		{"timeout above the API server's 30s", "webhook.timeoutSeconds=60", "timeoutSeconds"},
 		{"memory budget not a quantity", "server.memoryBudget=lots", "memoryBudget"},
+		{"probe port the webhook's", "server.probePort=8443", "probePort"},
+		{"probe port out of range", "server.probePort=70000", "probePort"},
 		{"interval not a duration", "audit.interval=10 minutes", "interval"},
 		{"log level", "server.logLevel=verbose", "logLevel"},
 		{"pull policy", "image.pullPolicy=Sometimes", "pullPolicy"},
