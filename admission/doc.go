@@ -25,8 +25,12 @@
 // first 10 failing results, at most 10 warnings, log lines naming the first
 // 100; names and images are printed with control characters escaped. The
 // server bounds connections (the longest idle one is closed for a new
-// one), HTTP/2 streams and windows, headers and requests in flight; metric
-// labels come from a closed set.
+// one, those that never carried a review first, so a connection flood does
+// not push out kube-apiserver's), HTTP/2 streams and windows, headers and
+// requests in flight; metric labels come from a closed set. With
+// Options.ProbeAddr, /healthz, /readyz and /metrics are also served over
+// plain HTTP on a listener of their own, which such a flood does not
+// starve.
 //
 // Each distinct image's lineage comes from a Resolver (Offline by default:
 // the image as written) within a budget (Options.ResolveBudget, lowered to

@@ -4,8 +4,10 @@
 // together, thousands of idle connections (some never handshaking, some
 // idle after the handshake), and reviews of forged kinds and operations.
 // Meanwhile it sends ordinary reviews at a fixed rate over one HTTP/2
-// connection (as kube-apiserver does) and probes /healthz on a new
-// connection each time (as the kubelet does), and samples the server's
+// connection (as kube-apiserver does, giving up after 5 s) and probes /healthz on a new
+// connection each time (as the kubelet does), over HTTPS on the webhook's
+// port and, with -probe-addr, over HTTP on the probe listener (where the
+// chart's probes go), and samples the server's
 // VmRSS. It prints the latencies of both, what the abusers were answered,
 // the highest VmRSS, and how many series the reviews metric holds.
 //
@@ -37,8 +39,17 @@ import (
 	"time"
 )
 
+// Timeouts as the cluster applies them: kube-apiserver gives up on a
+// review after the chart's webhook.timeoutSeconds, the kubelet on a probe
+// after the chart's probes' timeoutSeconds.
+const (
+	reviewTimeout = 5 * time.Second
+	probeTimeout  = 3 * time.Second
+)
+
 type config struct {
 	addr, caFile string
+	probeAddr    string
 	pid          int
 	duration     time.Duration
 	baseline     time.Duration
@@ -53,6 +64,7 @@ type config struct {
 func main() {
 	c := &config{}
 	flag.StringVar(&c.addr, "addr", "127.0.0.1:18443", "host:port of `baseguard serve` (loopback only)")
+	flag.StringVar(&c.probeAddr, "probe-addr", "", "host:port of the server's probe listener (--probe-listen; loopback only), probed too")
 	flag.StringVar(&c.caFile, "ca", "", "CA certificate of the server's certificate")
 	flag.IntVar(&c.pid, "pid", 0, "server process id, for its VmRSS")
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "length of the abusive phase")
@@ -75,6 +87,12 @@ func run(c *config) error {
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("-addr %s: only loopback IP addresses are allowed", c.addr)
 	}
+	if c.probeAddr != "" {
+		host, _, err := net.SplitHostPort(c.probeAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("-probe-addr %s: only loopback IP addresses are allowed", c.probeAddr)
+		}
+	}
 	pem, err := os.ReadFile(c.caFile)
 	if err != nil {
 		return err
@@ -89,10 +107,19 @@ func run(c *config) error {
 	quiet := s.measure(c.baseline, nil)
 	loud := s.measure(c.duration, s.abuse)
 	fmt.Println()
-	fmt.Println("| phase | ordinary reviews: sent, errors | p50 | p99 | max | /healthz (new connection): probes, errors | p50 | p99 | max | server VmRSS max |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| phase | ordinary reviews: sent, errors (timed out) | p50 | p99 | max | /healthz, HTTPS, webhook's port: probes, errors (timed out) | p50 | p99 | max | /healthz, HTTP, probe listener: probes, errors (timed out) | p50 | p99 | max | server VmRSS max |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	quiet.row("quiet")
 	loud.row("under abuse")
+	fmt.Println()
+	for _, l := range []struct {
+		name string
+		l    *latencies
+	}{{"ordinary reviews", &loud.ordinary}, {"/healthz, HTTPS", &loud.healthz}, {"/healthz, probe listener", &loud.probes}} {
+		if l.l.firstErr != nil {
+			fmt.Printf("first error of %s under abuse: %v\n", l.name, l.l.firstErr)
+		}
+	}
 	fmt.Println()
 	fmt.Println("abusers, answers by HTTP status (\"conn\": the connection was closed or refused):")
 	for _, a := range loud.abusers {
@@ -119,6 +146,7 @@ type soak struct {
 // phase is what one phase measured.
 type phase struct {
 	ordinary, healthz latencies
+	probes            latencies // on the probe listener
 	rssMax            int64
 	abusers           []*abuser
 }
@@ -128,6 +156,10 @@ type latencies struct {
 	ok     []time.Duration
 	sent   int
 	errors int
+	// timeouts are the errors that were the client giving up.
+	timeouts int
+	// firstErr is the first error, for the report.
+	firstErr error
 }
 
 func (l *latencies) add(d time.Duration, err error) {
@@ -136,6 +168,13 @@ func (l *latencies) add(d time.Duration, err error) {
 	l.sent++
 	if err != nil {
 		l.errors++
+		if l.firstErr == nil {
+			l.firstErr = err
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			l.timeouts++
+		}
 		return
 	}
 	l.ok = append(l.ok, d)
@@ -143,11 +182,11 @@ func (l *latencies) add(d time.Duration, err error) {
 
 func (l *latencies) cells() string {
 	slices.Sort(l.ok)
-	return fmt.Sprintf("%d, %d | %s | %s | %s", l.sent, l.errors, ms(pct(l.ok, .5)), ms(pct(l.ok, .99)), ms(pct(l.ok, 1)))
+	return fmt.Sprintf("%d, %d (%d timed out) | %s | %s | %s", l.sent, l.errors, l.timeouts, ms(pct(l.ok, .5)), ms(pct(l.ok, .99)), ms(pct(l.ok, 1)))
 }
 
 func (p *phase) row(name string) {
-	fmt.Printf("| %s | %s | %s | %s |\n", name, p.ordinary.cells(), p.healthz.cells(), mib(p.rssMax))
+	fmt.Printf("| %s | %s | %s | %s | %s |\n", name, p.ordinary.cells(), p.healthz.cells(), p.probes.cells(), mib(p.rssMax))
 }
 
 // measure sends ordinary reviews and /healthz probes for d, with abuse
@@ -162,7 +201,12 @@ func (s *soak) measure(d time.Duration, abuse func(ctx context.Context, p *phase
 		stop = abuse(ctx, p)
 	}
 	wg.Go(func() { s.ordinary(ctx, &p.ordinary) })
-	wg.Go(func() { s.probe(ctx, &p.healthz) })
+	wg.Go(func() {
+		s.probe(ctx, s.base, &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), DisableKeepAlives: true}, &p.healthz)
+	})
+	if s.c.probeAddr != "" {
+		wg.Go(func() { s.probe(ctx, "http://"+s.c.probeAddr, &http.Transport{DisableKeepAlives: true}, &p.probes) })
+	}
 	wg.Go(func() {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
@@ -185,7 +229,7 @@ func (s *soak) measure(d time.Duration, abuse func(ctx context.Context, p *phase
 // ordinary posts an ordinary review at the configured rate over one
 // HTTP/2 connection, each timed from when it was due.
 func (s *soak) ordinary(ctx context.Context, l *latencies) {
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), ForceAttemptHTTP2: true}}
+	client := &http.Client{Timeout: reviewTimeout, Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), ForceAttemptHTTP2: true}}
 	body := podReview("ordinary", "CREATE", "Pod", []string{"registry.example.com/base/alpine:3.19"}, 0)
 	interval := time.Second / time.Duration(s.c.rate)
 	var wg sync.WaitGroup
@@ -202,12 +246,13 @@ func (s *soak) ordinary(ctx context.Context, l *latencies) {
 	wg.Wait()
 }
 
-// probe gets /healthz on a new connection every 100ms, as the kubelet.
-func (s *soak) probe(ctx context.Context, l *latencies) {
+// probe gets base's /healthz on a new connection every 100ms, as the
+// kubelet, within probeTimeout.
+func (s *soak) probe(ctx context.Context, base string, tr *http.Transport, l *latencies) {
+	client := &http.Client{Timeout: probeTimeout, Transport: tr}
 	for ctx.Err() == nil {
-		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), DisableKeepAlives: true}}
 		start := time.Now()
-		resp, err := client.Get(s.base + "/healthz")
+		resp, err := client.Get(base + "/healthz")
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()

@@ -16,7 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/baseguard" ./cmd/baseguard
+bench/build.sh "$work/baseguard"
 go build -o "$work/soak" ./bench/soak
 "$work/baseguard" certs --dir "$work/certs" --dns-name 127.0.0.1 >/dev/null 2>&1
 
@@ -28,7 +28,8 @@ budget="$(sed -n 's/^  memoryBudget: *//p' charts/baseguard/values.yaml)"
 ulimit -n 65536 2>/dev/null || true
 
 addr="127.0.0.1:${BENCH_PORT:-18443}"
-GOMEMLIMIT="$(numfmt --from=iec-i "$request")" "$work/baseguard" serve --listen "$addr" --no-namespace-labels --log-level error \
+probe_addr="127.0.0.1:${BENCH_PROBE_PORT:-18081}"
+GOMEMLIMIT="$(numfmt --from=iec-i "$request")" "$work/baseguard" serve --listen "$addr" --probe-listen "$probe_addr" --no-namespace-labels --log-level error \
   --memory-budget "$budget" \
   --tls-cert-file "$work/certs/tls.crt" --tls-private-key-file "$work/certs/tls.key" \
   2>"$work/serve.log" &
@@ -38,7 +39,9 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 sleep 2
+echo "load average before the soak: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server: pid $server_pid, $(nproc) CPUs, $(go version | cut -d' ' -f3); chart: memory request $request (GOMEMLIMIT), limit $limit, --memory-budget $budget"
-"$work/soak" -addr "$addr" -ca "$work/certs/ca.crt" -pid "$server_pid" "$@"
+"$work/soak" -addr "$addr" -probe-addr "$probe_addr" -ca "$work/certs/ca.crt" -pid "$server_pid" "$@"
+echo "load average after the soak: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server still running after the soak: $(kill -0 "$server_pid" 2>/dev/null && echo yes || echo NO)"
 head -5 "$work/serve.log" || true
