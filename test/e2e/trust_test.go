@@ -330,18 +330,13 @@ func registerChartWebhooks(t *testing.T, addr, pass, fail string) {
 	}
 }
 
-// startServeWithPolicy builds baseguard and runs `baseguard serve` with
+// startServeWithPolicy runs `baseguard serve` with
 // the shared certificates, policyFile and args until the test ends; it
 // returns the address once ready.
 func startServeWithPolicy(t *testing.T, policyFile string, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "baseguard")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/baseguard")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building baseguard: %v\n%s", err, out)
-	}
+	bin := baseguardBinary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
