@@ -71,7 +71,10 @@ spec:
 
 func TestReadManifestsErrors(t *testing.T) {
 	tests := []struct{ name, src, want string }{
-		{"syntax", "kind: Pod\nspec: [\n", "m.yaml:2: reading YAML"},
+		{"syntax", "kind: Pod\nspec: [\n", "m.yaml:3: reading YAML"},
+		{"syntax, the problem's line and its context's", "apiVersion: v1\nkind: Pod\nmetadata: {name: x\nspec:\n  containers: [{name: a, image: nginx}]\n", "m.yaml:4: reading YAML: did not find expected ',' or '}' (while parsing a flow mapping begun on line 3)"},
+		{"syntax in a later document", "kind: Pod\n---\nkind: Pod\nmetadata:\n  name: x\n   bad: indent\n", "m.yaml:6: reading YAML: mapping values are not allowed"},
+		{"syntax in an unterminated string", "a: \"open\nb: 2\n", "m.yaml:3: reading YAML: found unexpected end of stream (while scanning a quoted scalar begun on line 1)"},
 		{"containers not a list", "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: {}\n", "m.yaml:4: Pod p: spec.containers must be a list"},
 		{"container not a mapping", "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [x]\n", "m.yaml:4: Pod p: spec.containers[0] must be a mapping"},
 		{"image not a string", "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - image: [a]\n", "m.yaml:5: Pod p: spec.containers[0].image must be a string"},

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 )
@@ -101,14 +102,15 @@ func readChunk(file string, c chunk, opt Options, fn func(*Resource, []Subject) 
 	}
 }
 
-// yamlFileError is a syntax error as an *Error, with the line yaml.v3
-// would name.
+// yamlFileError is a syntax error as an *Error naming the line of the
+// problem, and of its context when that began on another line.
 func yamlFileError(file string, e *yamlError, offset int) *Error {
-	line := e.line()
-	if line > 0 {
-		line += offset
+	line, context, contextLine := e.where()
+	msg := "reading YAML: " + e.problem
+	if context != "" {
+		msg += fmt.Sprintf(" (%s begun on line %d)", context, contextLine+offset)
 	}
-	return &Error{File: file, Line: line, Msg: "reading YAML: " + e.problem}
+	return &Error{File: file, Line: line + offset, Msg: msg}
 }
 
 // readParallel splits the stream at document boundaries, parses chunks of

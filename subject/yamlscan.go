@@ -115,6 +115,18 @@ func (e *yamlError) line() int {
 	return line
 }
 
+// where is the line people should look at, 1-based: the problem's own,
+// not yaml.v3's (which names the 0-based line a parser error's context
+// began on, one or more lines above the problem); and the context and the
+// line it began on, when that is another line.
+func (e *yamlError) where() (line int, context string, contextLine int) {
+	line = e.problemMark.line + 1
+	if e.context != "" && !e.own && e.contextMark.line != e.problemMark.line {
+		return line, e.context, e.contextMark.line + 1
+	}
+	return line, "", 0
+}
+
 type scanner struct {
 	src string
 	pos int // byte offset of the next character
