@@ -152,7 +152,14 @@ func startServe(t *testing.T, args ...string) string {
 // test ends; it returns the address once ready.
 func startServeWith(t *testing.T, policyYAML string, args ...string) string {
 	t.Helper()
-	addr, cmd, stderr := serveCommand(t, policyYAML, args...)
+	return startServeWithPolicy(t, writePolicyFile(t, policyYAML), args...)
+}
+
+// startServeWithPolicy runs `baseguard serve` with policyFile and args
+// until the test ends; it returns the address once ready.
+func startServeWithPolicy(t *testing.T, policyFile string, args ...string) string {
+	t.Helper()
+	addr, cmd, stderr := serveFileCommand(t, policyFile, args...)
 	exited := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -194,16 +201,18 @@ func startServeWith(t *testing.T, policyYAML string, args ...string) string {
 }
 
 // serveCommand is the command of `baseguard serve` with policyYAML and
-// args on a free loopback port, the shared certificates, and no registry
-// credentials of the machine's.
+// args (see serveFileCommand).
 func serveCommand(t *testing.T, policyYAML string, args ...string) (string, *exec.Cmd, *bytes.Buffer) {
 	t.Helper()
+	return serveFileCommand(t, writePolicyFile(t, policyYAML), args...)
+}
+
+// serveFileCommand is the command of `baseguard serve` with policyFile and
+// args on a free loopback port, the shared certificates, and no registry
+// credentials or in-cluster configuration of the machine's.
+func serveFileCommand(t *testing.T, policyFile string, args ...string) (string, *exec.Cmd, *bytes.Buffer) {
+	t.Helper()
 	bin := baseguardBinary(t)
-	dir := t.TempDir()
-	policyFile := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policyFile, []byte(policyYAML), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -212,10 +221,20 @@ func serveCommand(t *testing.T, policyYAML string, args ...string) (string, *exe
 	ln.Close()
 	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--policy", policyFile, "--log-level", "warn",
 		"--tls-cert-file", filepath.Join(hook.dir, pki.CertFile), "--tls-private-key-file", filepath.Join(hook.dir, pki.KeyFile)}, args...)...)
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dir, "KUBERNETES_SERVICE_HOST=")
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir(), "KUBERNETES_SERVICE_HOST=")
 	stderr := new(bytes.Buffer)
 	cmd.Stderr = stderr
 	return addr, cmd, stderr
+}
+
+// writePolicyFile writes policyYAML to a file of the test's own.
+func writePolicyFile(t *testing.T, policyYAML string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(file, []byte(policyYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 var built struct {

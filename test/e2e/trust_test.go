@@ -1,23 +1,18 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log"
-	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/baseguard/baseguard/admission"
-	"github.com/baseguard/baseguard/admission/pki"
 	"github.com/baseguard/baseguard/render"
 	"github.com/baseguard/baseguard/trust/trusttest"
 	"github.com/google/go-cmp/cmp"
@@ -327,51 +322,5 @@ func registerChartWebhooks(t *testing.T, addr, pass, fail string) {
 			t.Fatalf("the webhooks did not take effect within 30s: pinned %v, %v", pinned, err)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// startServeWithPolicy runs `baseguard serve` with
-// the shared certificates, policyFile and args until the test ends; it
-// returns the address once ready.
-func startServeWithPolicy(t *testing.T, policyFile string, args ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	bin := baseguardBinary(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, append([]string{"serve", "--listen", addr, "--policy", policyFile, "--log-level", "warn",
-		"--tls-cert-file", filepath.Join(hook.dir, pki.CertFile), "--tls-private-key-file", filepath.Join(hook.dir, pki.KeyFile)}, args...)...)
-	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("baseguard serve:\n%s", stderr.String())
-		}
-	})
-	client := hookClient()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := client.Get("https://" + addr + admission.PathReadyz)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("baseguard serve not ready after 20s: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
