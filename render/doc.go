@@ -11,6 +11,9 @@
 // release name "release-name", no cluster (lookup finds nothing), hooks
 // and tests included, CRDs left out.
 //
-// Rendered output is bounded (MaxOutputBytes); rendering itself runs the
-// chart's templates and cannot be interrupted.
+// Rendered output is bounded (MaxOutputBytes), and so is the time a render
+// may take (a Timeout, DefaultTimeout unless set): rendering runs the
+// chart's templates, or fetches a kustomization's remote bases, and cannot
+// be interrupted, so a render past its time is given up with an error and
+// left to run on until the process ends.
 package render

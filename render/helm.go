@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/common/util"
@@ -23,14 +24,22 @@ type ChartOptions struct {
 	// KubeVersion is the Kubernetes version rendered for
 	// (`helm template --kube-version`); empty is Helm's default.
 	KubeVersion string
+	// Timeout bounds the render (DefaultTimeout when zero).
+	Timeout time.Duration
 }
 
 // releaseName is the release name `helm template` uses when given none.
 const releaseName = "release-name"
 
-// Chart renders the chart in dir as `helm template dir` does and returns
-// each template's output, its Source the template's path under dir.
+// Chart renders the chart in dir as `helm template dir` does, within
+// opt.Timeout, and returns each template's output, its Source the
+// template's path under dir.
 func Chart(dir string, opt ChartOptions) ([]Manifest, error) {
+	return within(opt.Timeout, "chart "+dir, func() ([]Manifest, error) { return chart(dir, opt) })
+}
+
+// chart renders the chart in dir.
+func chart(dir string, opt ChartOptions) ([]Manifest, error) {
 	ch, err := loader.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("loading chart %s: %w", dir, err)

@@ -2,9 +2,13 @@ package render
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/baseguard/baseguard/subject"
 	"github.com/google/go-cmp/cmp"
@@ -49,7 +53,7 @@ func TestKustomization(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
-			m, err := Kustomization(filepath.Join("testdata", "kustomize", tt.dir))
+			m, err := Kustomization(filepath.Join("testdata", "kustomize", tt.dir), KustomizationOptions{})
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error = %v, want one containing %q", err, tt.err)
@@ -101,5 +105,45 @@ func TestChart(t *testing.T) {
 				t.Errorf("images (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRenderGivesUp: a chart whose templates run for long, or a
+// kustomization whose remote base never answers, is given up after its
+// Timeout with an error naming it, instead of holding the caller.
+func TestRenderGivesUp(t *testing.T) {
+	// 25 million iterations: seconds on any machine, so the abandoned
+	// render ends soon after the test.
+	slow := t.TempDir()
+	for name, data := range map[string]string{
+		"Chart.yaml":         "apiVersion: v2\nname: slow\nversion: 0.1.0\n",
+		"templates/pod.yaml": "{{- range until 5000 }}{{- range until 5000 }}{{- end }}{{- end }}\n",
+	} {
+		writeFile(t, filepath.Join(slow, name), data)
+	}
+	_, err := Chart(slow, ChartOptions{Timeout: 100 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "chart "+slow+": rendering took longer than 100ms") {
+		t.Errorf("slow chart: %v", err)
+	}
+
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	defer srv.Close()
+	defer close(hang)
+	remote := t.TempDir()
+	writeFile(t, filepath.Join(remote, "kustomization.yaml"), "resources:\n- "+srv.URL+"/pod.yaml\n")
+	_, err = Kustomization(remote, KustomizationOptions{Timeout: 300 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "kustomization "+remote+": rendering took longer than 300ms") {
+		t.Errorf("remote base that never answers: %v", err)
+	}
+}
+
+func writeFile(t *testing.T, name, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -27,8 +27,10 @@ type checkOptions struct {
 	target    string
 	platform  string
 	values    []string
-	now       string
-	verbose   bool
+	// renderTimeout bounds each chart's and kustomization's render.
+	renderTimeout time.Duration
+	now           string
+	verbose       bool
 	// allowEmpty makes inputs that hold nothing to judge no failure: for
 	// hooks handed whatever files changed.
 	allowEmpty bool
@@ -96,6 +98,7 @@ all among the inputs).`,
 	f.StringVar(&o.target, "target", "", "Dockerfile stage to check (default: the last)")
 	f.StringVar(&o.platform, "platform", "", "platforms os/arch[/variant], comma-separated: Dockerfiles are judged for each (default linux/amd64,linux/arm64); with --resolve each Dockerfile's base is resolved for the platform it is judged for, other images for the first listed (default linux/amd64, else an image's first)")
 	f.StringArrayVar(&o.values, "values", nil, "Helm values file for the charts among the inputs (repeatable, later ones win)")
+	f.DurationVar(&o.renderTimeout, "render-timeout", render.DefaultTimeout, "time a chart or kustomization among the inputs may take to render before check gives up on it (exit 2)")
 	f.StringVar(&o.now, "now", "", "evaluate exceptions as of this RFC 3339 time (default: now)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list passing results too (text output)")
 	f.BoolVar(&o.allowEmpty, "allow-empty", false, "inputs that hold no container image are no failure (for hooks given whatever files changed)")
@@ -221,6 +224,9 @@ type readOptions struct {
 	manifests  subject.Options
 	dockerfile subject.DockerfileOptions
 	chart      render.ChartOptions
+	// renderTimeout bounds each chart's and kustomization's render
+	// (render.DefaultTimeout when zero).
+	renderTimeout time.Duration
 }
 
 // readSubjects reads every input and hands each subject to emit. With a
@@ -271,8 +277,9 @@ func (o *checkOptions) readOptions(notice io.Writer, set *policy.Set) (readOptio
 			Workloads:        set.Workloads(),
 			OnNotice:         func(n subject.Notice) { fmt.Fprintf(notice, "baseguard: notice: %s\n", n) },
 		},
-		dockerfile: subject.DockerfileOptions{BuildArgs: buildArgs, Target: o.target, Labels: labels, Platforms: platforms},
-		chart:      render.ChartOptions{ValuesFiles: o.values, Namespace: o.namespace},
+		dockerfile:    subject.DockerfileOptions{BuildArgs: buildArgs, Target: o.target, Labels: labels, Platforms: platforms},
+		chart:         render.ChartOptions{ValuesFiles: o.values, Namespace: o.namespace},
+		renderTimeout: o.renderTimeout,
 	}, nil
 }
 

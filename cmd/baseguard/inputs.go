@@ -86,13 +86,15 @@ func readInput(in input, stdin io.Reader, ro readOptions, emit func(*subject.Sub
 	}()
 	switch in.kind {
 	case kustomizationInput:
-		m, err := render.Kustomization(in.name)
+		m, err := render.Kustomization(in.name, render.KustomizationOptions{Timeout: ro.renderTimeout})
 		if err != nil {
 			return err
 		}
 		return readRendered([]render.Manifest{m}, ro, emit)
 	case chartInput:
-		ms, err := render.Chart(in.name, ro.chart)
+		opt := ro.chart
+		opt.Timeout = ro.renderTimeout
+		ms, err := render.Chart(in.name, opt)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -124,19 +126,29 @@ func TestCheckWalk(t *testing.T) {
 }
 
 func TestCheckRenderErrors(t *testing.T) {
+	// A remote base that never answers: check gives up on its render.
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	defer srv.Close()
+	defer close(hang)
 	dir := tree(t, map[string]string{
-		"bad/kustomization.yaml": "resources: [missing.yaml]\n",
-		"chart/Chart.yaml":       "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-		"chart/templates/x.yaml": "{{ fail \"no\" }}",
-		"empty/README.md":        "nothing here",
+		"bad/kustomization.yaml":    "resources: [missing.yaml]\n",
+		"chart/Chart.yaml":          "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+		"chart/templates/x.yaml":    "{{ fail \"no\" }}",
+		"empty/README.md":           "nothing here",
+		"remote/kustomization.yaml": "resources: [" + srv.URL + "/pod.yaml]\n",
 	})
-	for _, tt := range []struct{ path, stderr string }{
-		{"bad", "building kustomization"},
-		{"chart", "rendering chart"},
-		{"empty", "nothing was judged"},
+	for _, tt := range []struct {
+		path, stderr string
+		args         []string
+	}{
+		{"bad", "building kustomization", nil},
+		{"chart", "rendering chart", nil},
+		{"empty", "nothing was judged", nil},
+		{"remote", "remote: rendering took longer than 300ms", []string{"--render-timeout", "300ms"}},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
-			_, errOut, code := run(t, "", "check", filepath.Join(dir, tt.path))
+			_, errOut, code := run(t, "", append([]string{"check", filepath.Join(dir, tt.path)}, tt.args...)...)
 			if code != exitUnchecked || !strings.Contains(errOut, tt.stderr) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, exitUnchecked, tt.stderr)
 			}
