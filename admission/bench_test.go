@@ -18,11 +18,20 @@ import (
 )
 
 // BenchmarkReview measures the handler alone (no TLS, no network) on a
-// denied Deployment and an admitted Pod.
+// denied Deployment, an admitted Pod, an unchanged scale, and the largest
+// objects by images.
 func BenchmarkReview(b *testing.B) {
+	bodies := map[string][]byte{}
 	for _, name := range []string{"deployment-create-denied", "pod-create-approved-allowed", "deployment-scale-unchanged-allowed"} {
+		bodies[name] = readRequest(&testing.T{}, name)
+	}
+	shapes := memoryShapes()
+	for _, name := range []string{"10000 distinct images", "10000 images, failing all"} {
+		bodies[name] = shapes[name]
+	}
+	for _, name := range slices.Sorted(maps.Keys(bodies)) {
 		b.Run(name, func(b *testing.B) {
-			body := readRequest(&testing.T{}, name)
+			body := bodies[name]
 			s, err := NewServer(Options{})
 			if err != nil {
 				b.Fatal(err)

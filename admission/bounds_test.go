@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/baseguard/baseguard/imageref"
 	"github.com/baseguard/baseguard/lineage"
+	"golang.org/x/sync/semaphore"
 )
 
 func manyContainers(n int, image func(i int) string) spec {
@@ -271,5 +273,34 @@ func TestMemoryBudget(t *testing.T) {
 	}
 	if code, msg := post(t, ts, body, "?timeout=10s"); code != http.StatusOK {
 		t.Errorf("after the budget was given back: %d %s", code, msg)
+	}
+}
+
+// TestLargeReviewsLeaveACPU: large reviews are judged at most as many at
+// once as the budget has lanes; another large one waits for a lane and is
+// refused when none frees in time, while small reviews never wait for one.
+func TestLargeReviewsLeaveACPU(t *testing.T) {
+	b := newMemoryBudget(160 << 20)
+	b.lanes = semaphore.NewWeighted(1)
+	b.wait = 50 * time.Millisecond
+	ctx := context.Background()
+	first, second, small := b.reserve(ctx), b.reserve(ctx), b.reserve(ctx)
+	if err := first.grow(10 << 20); err != nil {
+		t.Fatalf("the first large review: %v", err)
+	}
+	if err := second.grow(10 << 20); !errors.Is(err, errBusy) || !strings.Contains(err.Error(), "other large reviews") {
+		t.Errorf("a second large review while the lane is held: %v, want refused", err)
+	}
+	if err := small.grow(100 << 10); err != nil {
+		t.Errorf("a small review while the lane is held: %v", err)
+	}
+	first.release()
+	if err := second.grow(10 << 20); err != nil {
+		t.Errorf("a large review once the lane is free: %v", err)
+	}
+	second.release()
+	small.release()
+	if !b.lanes.TryAcquire(1) {
+		t.Errorf("the lane was not given back")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -61,12 +62,19 @@ var errBusy = errors.New("the webhook's memory budget is in use by other reviews
 // values its objects hold. Waiting is bounded; a review that finds no room
 // in time is refused (kube-apiserver retries it after Retry-After), so
 // nothing queues without bound.
+//
+// It bounds their CPU too: large reviews (thousands of images, hundreds of
+// thousands of values) take a tenth of a second or more each, so at most
+// one fewer than the server's CPUs (at least one) are judged at once, and
+// ordinary reviews always find a CPU free of them.
 type memoryBudget struct {
 	total       int64
 	all, large  *semaphore.Weighted
 	largeLimit  int64 // what large reviews may hold at once
 	smallWeight int64 // reviews heavier than this are large
-	wait        time.Duration
+	// lanes are the large reviews judged at once, one place each.
+	lanes *semaphore.Weighted
+	wait  time.Duration
 }
 
 func newMemoryBudget(total int64) *memoryBudget {
@@ -77,6 +85,7 @@ func newMemoryBudget(total int64) *memoryBudget {
 		large:       semaphore.NewWeighted(large),
 		largeLimit:  large,
 		smallWeight: total / smallReviewShare,
+		lanes:       semaphore.NewWeighted(int64(max(1, runtime.GOMAXPROCS(0)-1))),
 		wait:        budgetWait,
 	}
 }
@@ -86,6 +95,7 @@ type reservation struct {
 	b          *memoryBudget
 	ctx        context.Context // the request's: waiting ends with it
 	all, large int64
+	lane       bool // holds a place among the large reviews judged at once
 }
 
 // reserve makes an empty reservation for a request whose context is ctx.
@@ -107,6 +117,12 @@ func (r *reservation) grow(n int64) error {
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, b.wait)
 	defer cancel()
+	if large && !r.lane {
+		if err := b.lanes.Acquire(ctx, 1); err != nil {
+			return fmt.Errorf("%w: other large reviews are being judged (waited %s)", errBusy, b.wait)
+		}
+		r.lane = true
+	}
 	if large {
 		// Move what is held into the large share first.
 		need := n + r.all - r.large
@@ -136,5 +152,11 @@ func (r *reservation) shrink(n int64) {
 	}
 }
 
-// release gives everything back.
-func (r *reservation) release() { r.shrink(r.all) }
+// release gives everything back, its place among large reviews too.
+func (r *reservation) release() {
+	r.shrink(r.all)
+	if r.lane {
+		r.b.lanes.Release(1)
+		r.lane = false
+	}
+}

@@ -21,13 +21,16 @@
 // MaxRequestBytes, objects of at most MaxObjectValues values and
 // MaxObjectImages images (beyond them, denied), a memory budget reserved
 // before a body is read (a review that finds no room within 500 ms is
-// answered 429 with Retry-After), the request's timeout, denials naming the
+// answered 429 with Retry-After; large reviews are judged at most one fewer
+// than the CPUs at once), the request's timeout, denials naming the
 // first 10 failing results, at most 10 warnings, log lines naming the first
 // 100; names and images are printed with control characters escaped. The
-// server bounds connections (the longest idle one is closed for a new
-// one, those that never carried a review first, so a connection flood does
-// not push out kube-apiserver's), HTTP/2 streams and windows, headers and
-// requests in flight; metric labels come from a closed set. With
+// server bounds connections (at the bound, an idle connection of the
+// address holding the most is closed for a new one, the one silent the
+// longest and never carrying a review first, so a connection flood closes
+// its own connections and not kube-apiserver's), HTTP/2 streams and
+// windows, headers and requests in flight; metric labels come from a
+// closed set. With
 // Options.ProbeAddr, /healthz, /readyz and /metrics are also served over
 // plain HTTP on a listener of their own, which such a flood does not
 // starve.

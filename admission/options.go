@@ -27,7 +27,8 @@ const (
 	DefaultShutdownTimeout = 10 * time.Second
 	// DefaultMaxConnections bounds open connections: kube-apiserver uses a
 	// few (HTTP/2, one per API server), probes and scrapes one each; at the
-	// bound the longest idle connection makes room for a new one.
+	// bound an idle connection of the address holding the most makes room
+	// for a new one.
 	DefaultMaxConnections = 512
 )
 
@@ -100,8 +101,9 @@ type Options struct {
 	// answered 429 with Retry-After, which kube-apiserver retries.
 	MemoryBudget int64
 	// MaxConnections bounds open connections (DefaultMaxConnections when
-	// zero); at the bound the longest idle connection is closed to make
-	// room for a new one, and a new one is closed when none is idle.
+	// zero); at the bound an idle connection of the address holding the
+	// most is closed to make room for a new one, and a new one is closed
+	// when none is idle (see connLimiter).
 	MaxConnections int
 	// Logger receives one line per decision worth logging and reload
 	// events (discarded when nil).

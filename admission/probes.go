@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 )
 
 // maxProbeConnections bounds the probe listener's open connections: the
@@ -24,16 +25,16 @@ type probeServer struct {
 }
 
 // listenProbes listens on Options.ProbeAddr; nil when it is empty.
-func (s *Server) listenProbes() (*probeServer, error) {
+func (s *Server) listenProbes(ctx context.Context) (*probeServer, error) {
 	if s.opts.ProbeAddr == "" {
 		return nil, nil
 	}
-	ln, err := net.Listen("tcp", s.opts.ProbeAddr)
+	ln, err := listen(ctx, s.opts.ProbeAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listening for probes: %w", err)
 	}
 	none := func() {}
-	limited := &connLimiter{Listener: ln, max: maxProbeConnections, idle: newIdleLists(), closed: none, opened: none, gone: none}
+	limited := &connLimiter{Listener: ln, max: maxProbeConnections, sources: map[netip.Addr]*source{}, closed: none, opened: none, gone: none}
 	mux := http.NewServeMux()
 	mux.HandleFunc(PathHealthz, healthz)
 	mux.HandleFunc(PathReadyz, s.readyz)

@@ -2,7 +2,9 @@
 // over HTTPS on loopback, all at once: reviews of thousands of failing
 // containers, reviews of the largest size the server accepts sent
 // together, thousands of idle connections (some never handshaking, some
-// idle after the handshake), and reviews of forged kinds and operations.
+// idle after the handshake), and reviews of forged kinds and operations,
+// from their own address (-abuser-addr), as a pod attacking the webhook
+// has one.
 // Meanwhile it sends ordinary reviews at a fixed rate over one HTTP/2
 // connection (as kube-apiserver does, giving up after 5 s) and probes /healthz on a new
 // connection each time (as the kubelet does), over HTTPS on the webhook's
@@ -28,14 +30,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -59,6 +65,11 @@ type config struct {
 	hugeBytes    int
 	idle         int
 	forgers      int
+	abuserAddr   string
+	abuserNice   int
+	// abuseOnly runs the abusers alone for duration and prints what they
+	// were answered: the process measure starts for them.
+	abuseOnly bool
 }
 
 func main() {
@@ -75,6 +86,9 @@ func main() {
 	flag.IntVar(&c.hugeBytes, "huge-bytes", 7<<20-64<<10, "size of each largest review (an UPDATE: object and old object)")
 	flag.IntVar(&c.idle, "idle", 3000, "idle connections held open")
 	flag.IntVar(&c.forgers, "forgers", 2, "clients sending reviews of forged kinds")
+	flag.StringVar(&c.abuserAddr, "abuser-addr", "127.0.0.2", "loopback IP address the abusers connect from, as a pod attacking the webhook has its own (ordinary reviews and probes come from the system's choice, 127.0.0.1); the same address as theirs puts the abusers behind kube-apiserver's")
+	flag.IntVar(&c.abuserNice, "abuser-nice", 19, "niceness of the abusers' process: in a cluster they run on other machines, and only what they make the server do should take its CPU (0: compete with it)")
+	flag.BoolVar(&c.abuseOnly, "abuse-only", false, "run only the abusers, for -duration (what the soak starts its abusers' process with)")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
@@ -93,6 +107,10 @@ func run(c *config) error {
 			return fmt.Errorf("-probe-addr %s: only loopback IP addresses are allowed", c.probeAddr)
 		}
 	}
+	abuser := net.ParseIP(c.abuserAddr)
+	if abuser == nil || !abuser.IsLoopback() {
+		return fmt.Errorf("-abuser-addr %s: only loopback IP addresses are allowed", c.abuserAddr)
+	}
 	pem, err := os.ReadFile(c.caFile)
 	if err != nil {
 		return err
@@ -101,16 +119,23 @@ func run(c *config) error {
 	if !pool.AppendCertsFromPEM(pem) {
 		return fmt.Errorf("%s: no certificate", c.caFile)
 	}
-	s := &soak{c: c, tlsConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, base: "https://" + c.addr}
+	s := &soak{c: c, tlsConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, base: "https://" + c.addr,
+		abuserDialer: &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: abuser}}}
+	if c.abuseOnly {
+		return s.abuseAlone()
+	}
+	fmt.Printf("abusers connect from %s, in a process of their own at niceness %d\n", abuser, c.abuserNice)
 	fmt.Printf("server VmRSS idle: %s\n", mib(rss(c.pid)))
 
-	quiet := s.measure(c.baseline, nil)
-	loud := s.measure(c.duration, s.abuse)
+	quiet := s.measure(c.baseline, false)
+	loud := s.measure(c.duration, true)
 	fmt.Println()
 	fmt.Println("| phase | ordinary reviews: sent, errors (timed out) | p50 | p99 | max | /healthz, HTTPS, webhook's port: probes, errors (timed out) | p50 | p99 | max | /healthz, HTTP, probe listener: probes, errors (timed out) | p50 | p99 | max | server VmRSS max |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	quiet.row("quiet")
 	loud.row("under abuse")
+	fmt.Println()
+	fmt.Printf("server CPU: %.2f of %d cores quiet, %.2f under abuse\n", quiet.serverCores, runtime.NumCPU(), loud.serverCores)
 	fmt.Println()
 	for _, l := range []struct {
 		name string
@@ -122,9 +147,7 @@ func run(c *config) error {
 	}
 	fmt.Println()
 	fmt.Println("abusers, answers by HTTP status (\"conn\": the connection was closed or refused):")
-	for _, a := range loud.abusers {
-		fmt.Printf("- %s: %s\n", a.name, a.summary())
-	}
+	fmt.Print(loud.abusers)
 	series, err := s.reviewSeries()
 	fmt.Printf("\nbaseguard_admission_reviews_total series after the run: %d %v\n", series, errOrNil(err))
 	return nil
@@ -140,7 +163,9 @@ func errOrNil(err error) string {
 type soak struct {
 	c         *config
 	tlsConfig *tls.Config
-	base      string
+	// abuserDialer dials from -abuser-addr.
+	abuserDialer *net.Dialer
+	base         string
 }
 
 // phase is what one phase measured.
@@ -148,7 +173,10 @@ type phase struct {
 	ordinary, healthz latencies
 	probes            latencies // on the probe listener
 	rssMax            int64
-	abusers           []*abuser
+	// serverCores is the server's CPU time over the phase's length.
+	serverCores float64
+	// abusers is what the abusers' process printed.
+	abusers string
 }
 
 type latencies struct {
@@ -189,17 +217,22 @@ func (p *phase) row(name string) {
 	fmt.Printf("| %s | %s | %s | %s | %s |\n", name, p.ordinary.cells(), p.healthz.cells(), p.probes.cells(), mib(p.rssMax))
 }
 
-// measure sends ordinary reviews and /healthz probes for d, with abuse
-// running beside them when given, and samples the server's VmRSS.
-func (s *soak) measure(d time.Duration, abuse func(ctx context.Context, p *phase) func()) *phase {
+// measure sends ordinary reviews and /healthz probes for d, with the
+// abusers' process running beside them when abuse is set, and samples the
+// server's VmRSS and CPU time.
+func (s *soak) measure(d time.Duration, abuse bool) *phase {
 	p := &phase{}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var wg sync.WaitGroup
-	var stop func()
-	if abuse != nil {
-		stop = abuse(ctx, p)
+	var stop func() (string, error)
+	if abuse {
+		var err error
+		if stop, err = s.startAbusers(d); err != nil {
+			p.abusers = fmt.Sprintf("- the abusers did not start: %v\n", err)
+		}
 	}
+	cpu0, start := cpuTime(s.c.pid), time.Now()
 	wg.Go(func() { s.ordinary(ctx, &p.ordinary) })
 	wg.Go(func() {
 		s.probe(ctx, s.base, &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), DisableKeepAlives: true}, &p.healthz)
@@ -220,10 +253,58 @@ func (s *soak) measure(d time.Duration, abuse func(ctx context.Context, p *phase
 		}
 	})
 	wg.Wait()
+	p.serverCores = (cpuTime(s.c.pid) - cpu0).Seconds() / time.Since(start).Seconds()
 	if stop != nil {
-		stop()
+		out, err := stop()
+		p.abusers = out
+		if err != nil {
+			p.abusers += fmt.Sprintf("- the abusers' process: %v\n", err)
+		}
 	}
 	return p
+}
+
+// startAbusers starts this program again with -abuse-only for d, at
+// -abuser-nice; the returned func waits for it and returns what it printed.
+func (s *soak) startAbusers(d time.Duration) (func() (string, error), error) {
+	args := []string{"-abuse-only", "-duration", d.String()}
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name != "abuse-only" && f.Name != "duration" {
+			args = append(args, "-"+f.Name+"="+f.Value.String())
+		}
+	})
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if err := syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, s.c.abuserNice); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("setting its niceness: %w", err)
+	}
+	return func() (string, error) {
+		err := cmd.Wait()
+		return out.String(), err
+	}, nil
+}
+
+// abuseAlone runs every abusive pattern for -duration and prints what each
+// was answered.
+func (s *soak) abuseAlone() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.duration)
+	defer cancel()
+	abusers, wait := s.abuse(ctx)
+	wait()
+	for _, a := range abusers {
+		fmt.Printf("- %s: %s\n", a.name, a.summary())
+	}
+	return nil
 }
 
 // ordinary posts an ordinary review at the configured rate over one
@@ -300,29 +381,20 @@ func (a *abuser) summary() string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var parts []string
-	for _, k := range slices.Sorted(mapsKeys(a.codes)) {
+	for _, k := range slices.Sorted(maps.Keys(a.codes)) {
 		parts = append(parts, fmt.Sprintf("%s ×%d", k, a.codes[k]))
 	}
 	return strings.Join(parts, ", ") + a.extra
 }
 
-func mapsKeys(m map[string]int) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // abuse starts every abusive pattern until ctx ends; the returned func
 // waits for them and closes what they hold.
-func (s *soak) abuse(ctx context.Context, p *phase) func() {
+func (s *soak) abuse(ctx context.Context) ([]*abuser, func()) {
 	var wg sync.WaitGroup
+	var abusers []*abuser
 	loop := func(name string, workers int, body func(i int) []byte, client *http.Client) {
 		a := &abuser{name: name}
-		p.abusers = append(p.abusers, a)
+		abusers = append(abusers, a)
 		for w := range workers {
 			wg.Go(func() {
 				for i := w; ctx.Err() == nil; i += workers {
@@ -332,7 +404,7 @@ func (s *soak) abuse(ctx context.Context, p *phase) func() {
 		}
 	}
 	h2 := func() *http.Client {
-		return &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), ForceAttemptHTTP2: true}}
+		return &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DialContext: s.abuserDialer.DialContext, TLSClientConfig: s.tlsConfig.Clone(), ForceAttemptHTTP2: true}}
 	}
 	var images []string
 	for i := range s.c.failing {
@@ -342,17 +414,17 @@ func (s *soak) abuse(ctx context.Context, p *phase) func() {
 	loop(fmt.Sprintf("reviews of %d failing containers, 2 clients", s.c.failing), 2, func(int) []byte { return failing }, h2())
 	huge := hugeReview(s.c.hugeBytes)
 	loop(fmt.Sprintf("UPDATE reviews of %.1f MiB of tiny values, %d at once (each on its own connection)", float64(len(huge))/(1<<20), s.c.huge), s.c.huge,
-		func(int) []byte { return huge }, &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), DisableKeepAlives: true}})
+		func(int) []byte { return huge }, &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DialContext: s.abuserDialer.DialContext, TLSClientConfig: s.tlsConfig.Clone(), DisableKeepAlives: true}})
 	loop(fmt.Sprintf("reviews of forged kinds and operations, %d clients", s.c.forgers), s.c.forgers, func(i int) []byte {
 		return podReview(fmt.Sprintf("forged-%d", i), fmt.Sprintf("OP%d", i), fmt.Sprintf("Forged%d", i), []string{"centos:7"}, 0)
 	}, h2())
 	idle := &abuser{name: fmt.Sprintf("%d idle connections held open (half never handshake), reopened when closed", s.c.idle)}
-	p.abusers = append(p.abusers, idle)
+	abusers = append(abusers, idle)
 	var reopened atomic.Int64
 	for i := range s.c.idle {
 		wg.Go(func() { s.holdIdle(ctx, i%2 == 0, &reopened) })
 	}
-	return func() {
+	return abusers, func() {
 		wg.Wait()
 		idle.extra = fmt.Sprintf("closed by the server and reopened ×%d", reopened.Load())
 	}
@@ -365,8 +437,7 @@ func (s *soak) holdIdle(ctx context.Context, handshake bool, reopened *atomic.In
 		if !first {
 			reopened.Add(1)
 		}
-		d := net.Dialer{Timeout: 5 * time.Second}
-		c, err := d.DialContext(ctx, "tcp", s.c.addr)
+		c, err := s.abuserDialer.DialContext(ctx, "tcp", s.c.addr)
 		if err != nil {
 			time.Sleep(100 * time.Millisecond)
 			continue
@@ -450,6 +521,24 @@ func (s *soak) reviewSeries() (int, error) {
 		return 0, errors.New("no series")
 	}
 	return n, sc.Err()
+}
+
+// cpuTime reads a process's CPU time, user and system (0 when unknown).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if pid == 0 || err != nil {
+		return 0
+	}
+	// Fields after the command's closing parenthesis: state is the first,
+	// utime and stime the 12th and 13th, in clock ticks (100 a second).
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseInt(f[11], 10, 64)
+	sys, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(user+sys) * 10 * time.Millisecond
 }
 
 // rss reads VmRSS of a process, in bytes (0 when unknown).

@@ -128,7 +128,7 @@ SIGINT and SIGTERM shut the server down gracefully.`,
 	f.DurationVar(&o.resolveBudget, "resolve-budget", admission.DefaultResolveBudget, "time lineage resolution may take per request (lowered to 60% of the request's timeout)")
 	f.DurationVar(&o.reloadInterval, "reload-interval", admission.DefaultReloadInterval, "how often certificate and policy files are checked for changes")
 	f.StringVar(&o.memoryBudget, "memory-budget", resource.NewQuantity(admission.DefaultMemoryBudget, resource.BinarySI).String(), "memory reviews in flight may hold (a review finding no room within 500ms is answered 429 with Retry-After); keep it below the memory limit less about 64Mi")
-	f.IntVar(&o.maxConns, "max-connections", admission.DefaultMaxConnections, "open connections kept at most; at the bound the longest idle one is closed for a new one")
+	f.IntVar(&o.maxConns, "max-connections", admission.DefaultMaxConnections, "open connections kept at most; at the bound, an idle one of the address holding the most is closed for a new one")
 	addPolicyObjectFlags(f, o)
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug (every decision), info (denials, warnings), warn or error")
 	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
