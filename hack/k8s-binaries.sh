@@ -18,55 +18,20 @@
 # its own GOCACHE ($BASEGUARD_CACHE/k8s/gocache, ~3 GB), removed after a
 # successful build and kept after a failed one so that a rerun resumes.
 set -euo pipefail
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.7.3}"
 K8S_VERSION="v${K8S_VERSION#v}"
 ETCD_VERSION="v${ETCD_VERSION#v}"
 
-cache_root="${BASEGUARD_CACHE:-$HOME/.cache/baseguard}"
-case "$cache_root" in
-  /*) ;;
-  *) cache_root="$PWD/$cache_root" ;;
-esac
-k8s_root="$cache_root/k8s"
+k8s_root="$(cache_root)/k8s"
 version_dir="$k8s_root/${K8S_VERSION#v}-etcd${ETCD_VERSION#v}"
 bin_dir="$version_dir/bin"
 binaries=(etcd kube-apiserver kubectl)
 
-cached() {
-  local b
-  for b in "${binaries[@]}"; do
-    [[ -x "$bin_dir/$b" ]] || return 1
-  done
-}
-
-# Fast path: nothing but a few stat calls.
-if cached; then
-  printf '%s\n' "$bin_dir"
-  exit 0
-fi
-
-# Slow path. Keep the real stdout on fd 3 for the final answer.
-exec 3>&1 1>&2
-log() { printf '[k8s-binaries] %s\n' "$*" >&2; }
-
-command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
-mkdir -p "$k8s_root"
-
-# One build at a time (e.g. parallel test packages calling this script).
-if command -v flock >/dev/null; then
-  exec 9>"$k8s_root/.lock"
-  if ! flock -n 9; then
-    log "another build holds $k8s_root/.lock; waiting"
-    flock 9
-  fi
-  if cached; then
-    printf '%s\n' "$bin_dir" >&3
-    exit 0
-  fi
-  rm -rf "$k8s_root"/.build.*    # scratch left by a killed build
-fi
+print_if_cached "$bin_dir" "${binaries[@]}"
+start_build k8s-binaries "$k8s_root" "$bin_dir" "${binaries[@]}"
 
 k8s_minor_patch="${K8S_VERSION#v1.}"                  # 37.2 (or 37.0-rc.1)
 staging_version="v0.${k8s_minor_patch}"               # v0.37.2
@@ -77,13 +42,10 @@ if [[ "$K8S_VERSION" != v1.* || ! "$k8s_minor" =~ ^[0-9]+$ ]]; then
   exit 1
 fi
 
-export GOTOOLCHAIN=local
-export GOFLAGS=-buildvcs=false
-export GOWORK=off
 export CGO_ENABLED=0     # like the official builds: static binaries, no C toolchain
 export GOCACHE="$k8s_root/gocache"
 
-work="$(mktemp -d "$k8s_root/.build.XXXXXX")"
+work="$(mktemp -d "$k8s_root/.k8s-binaries-build.XXXXXX")"
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT

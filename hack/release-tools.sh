@@ -19,17 +19,13 @@
 # printed. Each tool is built with its own GOCACHE, removed after success.
 # A first build takes about 5 minutes on 2 cores (goreleaser most of it).
 set -euo pipefail
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 norm() { printf 'v%s' "${1#v}"; }
 GORELEASER_VERSION="$(norm "${GORELEASER_VERSION:-v2.15.1}")"
 KREW_VERSION="$(norm "${KREW_VERSION:-v0.4.3}")"
 
-cache_root="${BASEGUARD_CACHE:-$HOME/.cache/baseguard}"
-case "$cache_root" in
-  /*) ;;
-  *) cache_root="$PWD/$cache_root" ;;
-esac
-tools_root="$cache_root/tools"
+tools_root="$(cache_root)/tools"
 set_dir="$tools_root/release-goreleaser${GORELEASER_VERSION#v}-krew${KREW_VERSION#v}"
 
 # name, version, package to install
@@ -38,19 +34,9 @@ tools=(
   "krew $KREW_VERSION sigs.k8s.io/krew/cmd/krew"
 )
 
-if [[ -x "$set_dir/goreleaser" && -x "$set_dir/krew" ]]; then
-  printf '%s\n' "$set_dir"
-  exit 0
-fi
-
-exec 3>&1 1>&2
-log() { printf '[release-tools] %s\n' "$*" >&2; }
-command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
-mkdir -p "$tools_root"
-exec 9>"$tools_root/.release-tools.lock"
-flock 9
-
-export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+print_if_cached "$set_dir" goreleaser krew
+start_build release-tools "$tools_root" "$set_dir" goreleaser krew
+export CGO_ENABLED=0
 start=$SECONDS
 mkdir -p "$set_dir"
 for t in "${tools[@]}"; do
@@ -59,7 +45,7 @@ for t in "${tools[@]}"; do
   if [[ ! -x "$dir/$name" ]]; then
     log "building $name $version from $pkg"
     export GOCACHE="$tools_root/.gocache-$name"
-    work="$(mktemp -d "$tools_root/.build-$name.XXXXXX")"
+    work="$(mktemp -d "$tools_root/.release-tools-build.XXXXXX")"
     GOBIN="$work" go install -trimpath -ldflags "-s -w -X main.version=${version#v}" "$pkg@$version"
     rm -rf "$dir"
     mv "$work" "$dir"

@@ -23,6 +23,7 @@
 # its own GOCACHE, removed after success and kept after a failure so that a
 # rerun resumes; downloaded modules stay in the normal GOMODCACHE.
 set -euo pipefail
+source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 norm() { printf 'v%s' "${1#v}"; }
 KO_VERSION="$(norm "${KO_VERSION:-v0.19.1}")"
@@ -30,12 +31,7 @@ CRANE_VERSION="$(norm "${CRANE_VERSION:-v0.22.1}")"
 BUILDKIT_VERSION="$(norm "${BUILDKIT_VERSION:-v0.34.2}")"
 RUNC_VERSION="$(norm "${RUNC_VERSION:-v1.5.3}")"
 
-cache_root="${BASEGUARD_CACHE:-$HOME/.cache/baseguard}"
-case "$cache_root" in
-  /*) ;;
-  *) cache_root="$PWD/$cache_root" ;;
-esac
-tools_root="$cache_root/tools"
+tools_root="$(cache_root)/tools"
 set_dir="$tools_root/set-ko${KO_VERSION#v}-crane${CRANE_VERSION#v}-buildkit${BUILDKIT_VERSION#v}-runc${RUNC_VERSION#v}"
 
 # tool name, version, binaries it provides
@@ -47,45 +43,10 @@ tools=(
 )
 binaries=(ko crane buildkitd buildctl runc)
 
-cached() {
-  local b
-  for b in "${binaries[@]}"; do
-    [[ -x "$set_dir/$b" ]] || return 1
-  done
-}
+print_if_cached "$set_dir" "${binaries[@]}"
+start_build tools "$tools_root" "$set_dir" "${binaries[@]}"
 
-# Fast path: nothing but a few stat calls.
-if cached; then
-  printf '%s\n' "$set_dir"
-  exit 0
-fi
-
-# Slow path. Keep the real stdout on fd 3 for the final answer.
-exec 3>&1 1>&2
-log() { printf '[tools] %s\n' "$*" >&2; }
-
-command -v go >/dev/null || { log "go is not on PATH"; exit 1; }
-mkdir -p "$tools_root"
-
-# One build at a time (e.g. parallel test packages calling this script).
-if command -v flock >/dev/null; then
-  exec 9>"$tools_root/.lock"
-  if ! flock -n 9; then
-    log "another build holds $tools_root/.lock; waiting"
-    flock 9
-  fi
-  if cached; then
-    printf '%s\n' "$set_dir" >&3
-    exit 0
-  fi
-  rm -rf "$tools_root"/.build.*    # scratch left by a killed build
-fi
-
-export GOTOOLCHAIN=local
-export GOWORK=off
-export GOFLAGS=-buildvcs=false
-
-work="$(mktemp -d "$tools_root/.build.XXXXXX")"
+work="$(mktemp -d "$tools_root/.tools-build.XXXXXX")"
 cleanup() { chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -165,7 +126,7 @@ done
 # The links are relative to the set's final place: check them there.
 rm -rf "$set_dir"
 mv "$tmp_set" "$set_dir"
-cached || { log "the links in $set_dir are broken"; exit 1; }
+holds_all "$set_dir" "${binaries[@]}" || { log "the links in $set_dir are broken"; exit 1; }
 "$set_dir/ko" version >&2
 "$set_dir/crane" version >&2
 "$set_dir/buildkitd" --version >&2

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/baseguard/baseguard/bench/internal/proc"
 )
 
 type config struct {
@@ -113,8 +115,8 @@ func run(c *config) error {
 	}
 	url := "https://" + c.addr + "/validate?timeout=5s"
 	b := &bench{client: client, url: url, metricsURL: "https://" + c.addr + "/metrics", bodies: bodies, pid: c.pid}
-	idle := rss(c.pid)
-	fmt.Printf("server VmRSS idle: %s\n", mib(idle))
+	idle := proc.RSS(c.pid)
+	fmt.Printf("server VmRSS idle: %s\n", proc.MiB(idle))
 
 	warm := b.fixedRate(100, c.warmup, c.maxRequests, c.maxInFlight)
 	if warm.ok == 0 {
@@ -128,9 +130,9 @@ func run(c *config) error {
 	if c.concurrency > 0 {
 		results = append(results, b.measured(func() result { return b.saturate(c.concurrency, c.duration, c.maxRequests) }))
 	}
-	after := rss(c.pid)
+	after := proc.RSS(c.pid)
 	printTable(results)
-	fmt.Printf("\nserver VmRSS: idle %s before, %s after the runs\n", mib(idle), mib(after))
+	fmt.Printf("\nserver VmRSS: idle %s before, %s after the runs\n", proc.MiB(idle), proc.MiB(after))
 	return nil
 }
 
@@ -281,9 +283,9 @@ func (b *bench) saturate(workers int, d time.Duration, max int) result {
 // measured runs a run and adds the server's CPU time and handler latency
 // histogram over it.
 func (b *bench) measured(run func() result) result {
-	cpu0, h0 := cpuTime(b.pid), b.scrape()
+	cpu0, h0 := proc.CPUTime(b.pid), b.scrape()
 	r := run()
-	r.serverCPU = cpuTime(b.pid) - cpu0
+	r.serverCPU = proc.CPUTime(b.pid) - cpu0
 	r.handler = b.scrape().minus(h0)
 	return r
 }
@@ -300,7 +302,7 @@ func (b *bench) sampleRSS(res *result) func() {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			res.rssMax = max(res.rssMax, rss(b.pid))
+			res.rssMax = max(res.rssMax, proc.RSS(b.pid))
 			select {
 			case <-done:
 				return
@@ -311,31 +313,6 @@ func (b *bench) sampleRSS(res *result) func() {
 	return func() { close(done); wg.Wait() }
 }
 
-// rss reads VmRSS of a process, in bytes (0 when unknown).
-func rss(pid int) int64 {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-func mib(b int64) string {
-	if b == 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
-}
-
 func printTable(results []result) {
 	fmt.Println()
 	fmt.Println("| run | sent | errors | throughput | client p50 | client p99 | client max | handler p50 | handler p99 | server CPU | server VmRSS max |")
@@ -344,41 +321,11 @@ func printTable(results []result) {
 		slices.Sort(r.latencies)
 		fmt.Printf("| %s | %d | %d | %.0f req/s | %s | %s | %s | %s | %s | %.0f%% | %s |\n",
 			r.name, r.sent, r.errors, float64(r.ok)/r.elapsed.Seconds(),
-			ms(percentile(r.latencies, 0.50)), ms(percentile(r.latencies, 0.99)), ms(percentile(r.latencies, 1)),
+			proc.Ms(proc.Pct(r.latencies, 0.50)), proc.Ms(proc.Pct(r.latencies, 0.99)), proc.Ms(proc.Pct(r.latencies, 1)),
 			r.handler.quantile(0.50), r.handler.quantile(0.99),
-			100*r.serverCPU.Seconds()/r.elapsed.Seconds(), mib(r.rssMax))
+			100*r.serverCPU.Seconds()/r.elapsed.Seconds(), proc.MiB(r.rssMax))
 	}
 	fmt.Println("\nclient latencies run from when a request was due (fixed rates) or sent (saturation) to its response;")
 	fmt.Println("handler latencies are the server's baseguard_admission_request_duration_seconds histogram (bucket upper bounds);")
 	fmt.Println("server CPU is its user+system time over the run's wall time (200% = both cores).")
 }
-
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted)-1) * p)
-	return sorted[i]
-}
-
-// cpuTime reads a process's user+system CPU time from /proc/PID/stat.
-func cpuTime(pid int) time.Duration {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the parenthesised command: state is field 3, utime 14, stime 15.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	const clockTicks = 100 // USER_HZ on Linux
-	return time.Duration(ut+st) * time.Second / clockTicks
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

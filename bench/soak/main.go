@@ -43,6 +43,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/baseguard/baseguard/bench/internal/proc"
 )
 
 // Timeouts as the cluster applies them: kube-apiserver gives up on a
@@ -125,7 +127,7 @@ func run(c *config) error {
 		return s.abuseAlone()
 	}
 	fmt.Printf("abusers connect from %s, in a process of their own at niceness %d\n", abuser, c.abuserNice)
-	fmt.Printf("server VmRSS idle: %s\n", mib(rss(c.pid)))
+	fmt.Printf("server VmRSS idle: %s\n", proc.MiB(proc.RSS(c.pid)))
 
 	quiet := s.measure(c.baseline, false)
 	loud := s.measure(c.duration, true)
@@ -210,11 +212,11 @@ func (l *latencies) add(d time.Duration, err error) {
 
 func (l *latencies) cells() string {
 	slices.Sort(l.ok)
-	return fmt.Sprintf("%d, %d (%d timed out) | %s | %s | %s", l.sent, l.errors, l.timeouts, ms(pct(l.ok, .5)), ms(pct(l.ok, .99)), ms(pct(l.ok, 1)))
+	return fmt.Sprintf("%d, %d (%d timed out) | %s | %s | %s", l.sent, l.errors, l.timeouts, proc.Ms(proc.Pct(l.ok, .5)), proc.Ms(proc.Pct(l.ok, .99)), proc.Ms(proc.Pct(l.ok, 1)))
 }
 
 func (p *phase) row(name string) {
-	fmt.Printf("| %s | %s | %s | %s | %s |\n", name, p.ordinary.cells(), p.healthz.cells(), p.probes.cells(), mib(p.rssMax))
+	fmt.Printf("| %s | %s | %s | %s | %s |\n", name, p.ordinary.cells(), p.healthz.cells(), p.probes.cells(), proc.MiB(p.rssMax))
 }
 
 // measure sends ordinary reviews and /healthz probes for d, with the
@@ -232,7 +234,7 @@ func (s *soak) measure(d time.Duration, abuse bool) *phase {
 			p.abusers = fmt.Sprintf("- the abusers did not start: %v\n", err)
 		}
 	}
-	cpu0, start := cpuTime(s.c.pid), time.Now()
+	cpu0, start := proc.CPUTime(s.c.pid), time.Now()
 	wg.Go(func() { s.ordinary(ctx, &p.ordinary) })
 	wg.Go(func() {
 		s.probe(ctx, s.base, &http.Transport{TLSClientConfig: s.tlsConfig.Clone(), DisableKeepAlives: true}, &p.healthz)
@@ -244,7 +246,7 @@ func (s *soak) measure(d time.Duration, abuse bool) *phase {
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
 		for {
-			p.rssMax = max(p.rssMax, rss(s.c.pid))
+			p.rssMax = max(p.rssMax, proc.RSS(s.c.pid))
 			select {
 			case <-ctx.Done():
 				return
@@ -253,7 +255,7 @@ func (s *soak) measure(d time.Duration, abuse bool) *phase {
 		}
 	})
 	wg.Wait()
-	p.serverCores = (cpuTime(s.c.pid) - cpu0).Seconds() / time.Since(start).Seconds()
+	p.serverCores = (proc.CPUTime(s.c.pid) - cpu0).Seconds() / time.Since(start).Seconds()
 	if stop != nil {
 		out, err := stop()
 		p.abusers = out
@@ -522,55 +524,3 @@ func (s *soak) reviewSeries() (int, error) {
 	}
 	return n, sc.Err()
 }
-
-// cpuTime reads a process's CPU time, user and system (0 when unknown).
-func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if pid == 0 || err != nil {
-		return 0
-	}
-	// Fields after the command's closing parenthesis: state is the first,
-	// utime and stime the 12th and 13th, in clock ticks (100 a second).
-	_, rest, _ := strings.Cut(string(b), ") ")
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return 0
-	}
-	user, _ := strconv.ParseInt(f[11], 10, 64)
-	sys, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(user+sys) * 10 * time.Millisecond
-}
-
-// rss reads VmRSS of a process, in bytes (0 when unknown).
-func rss(pid int) int64 {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-func mib(b int64) string {
-	if b == 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
-}
-
-func pct(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[int(float64(len(sorted)-1)*p)]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

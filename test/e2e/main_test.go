@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baseguard/baseguard/test/k8sbin"
+
 	"github.com/baseguard/baseguard/admission"
 	"github.com/baseguard/baseguard/admission/pki"
 	"github.com/baseguard/baseguard/policy"
@@ -48,7 +50,11 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	repoRoot, _ = filepath.Abs("../..")
-	binDir, skipReason = findBinaries()
+	var err error
+	binDir, err = k8sbin.Find("etcd", "kube-apiserver", "kubectl")
+	if err != nil {
+		skipReason = err.Error()
+	}
 	if skipReason != "" {
 		if os.Getenv("BASEGUARD_E2E") != "" {
 			fmt.Fprintln(os.Stderr, "e2e: BASEGUARD_E2E is set but "+skipReason)
@@ -66,7 +72,6 @@ func run(m *testing.M) int {
 		Set("advertise-address", "127.0.0.1").
 		Set("endpoint-reconciler-type", "none").
 		Set("disable-admission-plugins", "ServiceAccount")
-	var err error
 	if cfg, err = env.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting kube-apiserver and etcd:", err)
 		return 1
@@ -78,34 +83,6 @@ func run(m *testing.M) int {
 	}
 	defer hook.stop()
 	return m.Run()
-}
-
-// findBinaries looks for etcd, kube-apiserver and kubectl.
-func findBinaries() (dir, skip string) {
-	var candidates []string
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		candidates = append(candidates, d)
-	}
-	cache := os.Getenv("BASEGUARD_CACHE")
-	if cache == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cache = filepath.Join(home, ".cache", "baseguard")
-		}
-	}
-	found, _ := filepath.Glob(filepath.Join(cache, "k8s", "*", "bin"))
-	candidates = append(candidates, found...)
-	for _, d := range candidates {
-		ok := true
-		for _, b := range []string{"etcd", "kube-apiserver", "kubectl"} {
-			if _, err := os.Stat(filepath.Join(d, b)); err != nil {
-				ok = false
-			}
-		}
-		if ok {
-			return d, ""
-		}
-	}
-	return "", "etcd, kube-apiserver and kubectl not found in $KUBEBUILDER_ASSETS or " + filepath.Join(cache, "k8s", "*", "bin") + ": run hack/k8s-binaries.sh"
 }
 
 func requireEnv(t *testing.T) {

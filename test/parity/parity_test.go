@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baseguard/baseguard/test/k8sbin"
+
 	"github.com/baseguard/baseguard/internal/manifestgen"
 	"github.com/baseguard/baseguard/subject"
 	"github.com/google/go-cmp/cmp"
@@ -30,7 +32,11 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	binDir, skipReason = findBinaries()
+	var err error
+	binDir, err = k8sbin.Find("etcd", "kube-apiserver", "kubectl")
+	if err != nil {
+		skipReason = err.Error()
+	}
 	if skipReason != "" {
 		if os.Getenv("BASEGUARD_E2E") != "" {
 			fmt.Fprintln(os.Stderr, "parity: BASEGUARD_E2E is set but "+skipReason)
@@ -66,32 +72,6 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
-}
-
-func findBinaries() (dir, skip string) {
-	var candidates []string
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		candidates = append(candidates, d)
-	}
-	cache := os.Getenv("BASEGUARD_CACHE")
-	if cache == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cache = filepath.Join(home, ".cache", "baseguard")
-		}
-	}
-	found, _ := filepath.Glob(filepath.Join(cache, "k8s", "*", "bin"))
-	for _, d := range append(candidates, found...) {
-		ok := true
-		for _, b := range []string{"etcd", "kube-apiserver", "kubectl"} {
-			if _, err := os.Stat(filepath.Join(d, b)); err != nil {
-				ok = false
-			}
-		}
-		if ok {
-			return d, ""
-		}
-	}
-	return "", "etcd, kube-apiserver and kubectl not found in $KUBEBUILDER_ASSETS or " + filepath.Join(cache, "k8s", "*", "bin") + ": run hack/k8s-binaries.sh"
 }
 
 // TestKubectlParity writes generated documents to files, has kubectl

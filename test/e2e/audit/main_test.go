@@ -3,15 +3,18 @@ package audit
 import (
 	"io"
 
+	"github.com/baseguard/baseguard/test/k8sbin"
+
 	"fmt"
-	"github.com/go-logr/logr"
-	"k8s.io/klog/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -40,7 +43,11 @@ func run(m *testing.M) int {
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
 	repoRoot, _ = filepath.Abs("../../..")
-	binDir, skip := findBinaries()
+	binDir, err := k8sbin.Find("etcd", "kube-apiserver")
+	skip := ""
+	if err != nil {
+		skip = err.Error()
+	}
 	if skip != "" {
 		if os.Getenv("BASEGUARD_E2E") != "" {
 			fmt.Fprintln(os.Stderr, "e2e: BASEGUARD_E2E is set but "+skip)
@@ -54,7 +61,6 @@ func run(m *testing.M) int {
 		Set("advertise-address", "127.0.0.1").
 		Set("endpoint-reconciler-type", "none").
 		Set("disable-admission-plugins", "ServiceAccount")
-	var err error
 	if cfg, err = env.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting kube-apiserver and etcd:", err)
 		return 1
@@ -102,30 +108,6 @@ func setup(env *envtest.Environment, dir string) error {
 	}
 	world, err = newFixture()
 	return err
-}
-
-// findBinaries looks for etcd and kube-apiserver.
-func findBinaries() (dir, skip string) {
-	var candidates []string
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		candidates = append(candidates, d)
-	}
-	cache := os.Getenv("BASEGUARD_CACHE")
-	if cache == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cache = filepath.Join(home, ".cache", "baseguard")
-		}
-	}
-	found, _ := filepath.Glob(filepath.Join(cache, "k8s", "*", "bin"))
-	candidates = append(candidates, found...)
-	for _, d := range candidates {
-		_, e1 := os.Stat(filepath.Join(d, "etcd"))
-		_, e2 := os.Stat(filepath.Join(d, "kube-apiserver"))
-		if e1 == nil && e2 == nil {
-			return d, ""
-		}
-	}
-	return "", "etcd and kube-apiserver not found in $KUBEBUILDER_ASSETS or " + filepath.Join(cache, "k8s", "*", "bin") + ": run hack/k8s-binaries.sh"
 }
 
 func requireEnv(t *testing.T) {
