@@ -219,6 +219,31 @@ func TestObjectsBeyondTheLimitsAreDenied(t *testing.T) {
 	}
 }
 
+// TestOversizedObjectsAreDeniedNotRefused: an UPDATE whose objects hold
+// more values than are judged is denied as too large to judge, whatever
+// the memory budget: it is never read into a tree, so its values do not
+// weigh on the budget (counted, they would never fit, and the request
+// would be refused 429 with nothing said of the object).
+func TestOversizedObjectsAreDeniedNotRefused(t *testing.T) {
+	values := spec{kind: "Pod", main: []string{"app=" + alpine}, annotations: map[string]string{}}
+	for i := range MaxObjectValues / 2 {
+		values.annotations[fmt.Sprint(i)] = ""
+	}
+	body := reviewOf(&values, values.with(func(s *spec) { s.labels = map[string]string{"a": "b"} }))
+	budget := int64(48 << 20)
+	// Counted, its values would weigh at least as much as the most an
+	// object read may hold, twice.
+	counted := reviewWeight(len(body), [2]int{MaxObjectValues, MaxObjectValues})
+	if float64(counted) < float64(budget)*largeReviewsShare {
+		t.Fatalf("the review would weigh %d MiB counted in full: it fits the budget and shows nothing", counted>>20)
+	}
+	_, ts := newTestServer(t, Options{MemoryBudget: budget})
+	rv, out := review(t, ts, body)
+	if rv.Response.Allowed || rv.Response.Result == nil || !strings.Contains(rv.Response.Result.Message, "too large to judge") {
+		t.Errorf("want denied as too large to judge: %.1000s", out)
+	}
+}
+
 // holdingResolver blocks until released, holding its review's share of the
 // memory budget.
 type holdingResolver struct {

@@ -30,8 +30,15 @@ const (
 )
 
 // reviewWeight is what the budget reserves for a review of body bytes
-// whose objects hold values keys and values.
+// whose objects hold values keys and values. An object of more than
+// MaxObjectValues is refused unread and weighs nothing beyond its body:
+// however large, it is denied as too large to judge, never answered 429.
 func reviewWeight(body int, values [2]int) int64 {
+	for i, v := range values {
+		if v > MaxObjectValues {
+			values[i] = 0
+		}
+	}
 	larger := slabNodes(max(values[0], values[1]))
 	images := min((values[0]+values[1])/3, 2*MaxObjectImages)
 	return int64(2*body) + int64(larger)*valueBytes + int64(images)*imageBytes + reviewBytes
