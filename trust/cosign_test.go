@@ -151,6 +151,13 @@ func TestCosignSignatures(t *testing.T) {
 			expect(t, judge(t, signedByPolicy(t, "", pub), alpine), policy.StatusPass, "is signed by "+pub.Public.Name, "("+tc.layout+" layout)")
 			expect(t, judge(t, signedByPolicy(t, "", other), alpine), policy.StatusFail, "does not verify with "+other.Public.Name)
 			expect(t, judge(t, signedByPolicy(t, "", pub), w.lineage(w.resolver(), "base/alpine:3.20")), policy.StatusFail, "is not signed")
+			// Signed off the network, cosign's signature has no
+			// transparency-log entry: a rule that requires one refuses it.
+			inTlog := "verifies with " + pub.Public.Name + ", but not its transparency-log entry"
+			if tc.layout == lineage.LayoutTag {
+				inTlog = "the tag layout's transparency-log entries are not checked"
+			}
+			expect(t, judge(t, signedInTlogPolicy(t, trustedRootJSON(t), pub), alpine), policy.StatusFail, inTlog)
 			expect(t, judge(t, scanPolicy(t, "maxScanAge: 1d\nfailOn: high", pub), alpine), policy.StatusFail, "trivy 0.58.1 scan", "CVE-2026-0001 (critical)")
 			expect(t, judge(t, scanPolicy(t, "maxScanAge: 1h\nfailOn: critical", pub), alpine), policy.StatusFail)
 			expect(t, judge(t, scanPolicy(t, "failOn: critical\nignore:\n  - {id: CVE-2026-0001, expires: \"2027-01-01\", reason: patched downstream}", pub), alpine), policy.StatusPass)

@@ -1,6 +1,13 @@
 package trust_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -36,6 +43,52 @@ func signedByPolicy(t testing.TB, when string, keys ...key) *policy.Set {
 	}
 	rule += "      signedBy:\n        keys:\n" + inlineKeys("          ", keys...)
 	return policySet(t, rule)
+}
+
+// signedInTlogPolicy requires every lineage entry to be signed by one of
+// keys with a transparency-log entry that verifies against root, a
+// trusted_root.json.
+func signedInTlogPolicy(t testing.TB, root string, keys ...key) *policy.Set {
+	t.Helper()
+	rule := "    - name: signed\n      signedBy:\n        keys:\n" + inlineKeys("          ", keys...)
+	rule += "        trustedRoot: |\n          " + root + "\n"
+	return policySet(t, rule)
+}
+
+// trustedRootJSON is a Sigstore trusted root whose one transparency log
+// signs with a fresh key no test has: no signature has an entry in it.
+func trustedRootJSON(t testing.TB) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sha256.Sum256(der)
+	root := map[string]any{
+		"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+		"tlogs": []any{map[string]any{
+			"baseUrl":       "https://rekor.example",
+			"hashAlgorithm": "SHA2_256",
+			"publicKey": map[string]any{
+				"rawBytes":   base64.StdEncoding.EncodeToString(der),
+				"keyDetails": "PKIX_ECDSA_P256_SHA_256",
+				"validFor":   map[string]any{"start": "2020-01-01T00:00:00Z"},
+			},
+			"logId": map[string]any{"keyId": base64.StdEncoding.EncodeToString(id[:])},
+		}},
+		"certificateAuthorities": []any{},
+		"ctlogs":                 []any{},
+		"timestampAuthorities":   []any{},
+	}
+	b, err := json.Marshal(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // scanPolicy requires a scan attested by keys, with the gate's settings
