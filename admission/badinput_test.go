@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -122,5 +124,34 @@ func TestOversizedChunkedBody(t *testing.T) {
 	resp.Body.Close()
 	if req.ContentLength != 0 || resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("chunked oversized body: status %d (content length %d), want 413", resp.StatusCode, req.ContentLength)
+	}
+}
+
+// deadlineReader gives part of a body, then what a connection's read
+// deadline gives.
+type deadlineReader struct{ part io.Reader }
+
+func (r *deadlineReader) Read(p []byte) (int, error) {
+	if n, err := r.part.Read(p); err != io.EOF {
+		return n, err
+	}
+	return 0, os.ErrDeadlineExceeded
+}
+
+// TestSlowBodyGets408: a body the server's read timeout cuts off is
+// answered 408 Request Timeout: the client was slow, the request was not
+// malformed.
+func TestSlowBodyGets408(t *testing.T) {
+	s, err := NewServer(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readRequest(t, "pod-create-approved-allowed")
+	req := httptest.NewRequest(http.MethodPost, PathValidate, &deadlineReader{part: bytes.NewReader(body[:len(body)/2])})
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, req)
+	if w.Code != http.StatusRequestTimeout || !strings.Contains(w.Body.String(), "reading request body") {
+		t.Errorf("status %d (%s), want 408", w.Code, w.Body.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -127,6 +128,10 @@ func readReview(w http.ResponseWriter, r *http.Request, res *reservation) (*byte
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return buf, nil, tooBig
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The server's read timeout ran out before the body did.
+			return buf, nil, &badRequest{http.StatusRequestTimeout, "reading request body: " + err.Error()}
 		}
 		return buf, nil, &badRequest{http.StatusBadRequest, "reading request body: " + err.Error()}
 	}
