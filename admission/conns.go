@@ -179,11 +179,12 @@ func (l *connLimiter) admit(c net.Conn) *limitedConn {
 }
 
 // victim is the connection to close for a new one from src, taken out of
-// its list: the oldest idle one of the source holding the most open
-// connections, src's new one counted (at a tie, src's own, then one of a
-// source with one that never carried a review, then the one idle the
-// longest); nil when none is idle, or when only sources holding fewer than
-// src would have one. It looks at every source, at most the bound of them.
+// its list: the idle one silent the longest (one that never carried a
+// review first) of the source holding the most open connections, src's new
+// one counted (at a tie, src's own, then one of a source with one that
+// never carried a review, then the one silent the longest); nil when none
+// is idle, or when only sources holding fewer than src would have one. It
+// looks at every source, at most the bound of them.
 func (l *connLimiter) victim(src *source) *limitedConn {
 	need := src.open + 1
 	held := func(s *source) int {
