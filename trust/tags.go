@@ -29,23 +29,37 @@ func mayMatter(t string) bool {
 	return t == "" || t == PredicateCosignSign || isVulnPredicate(t)
 }
 
-// tagSignatures reads repo:sha256-<hex>.sig: one simple-signing payload
-// per layer, its signature in the layer's annotation.
-func (g *gatherer) tagSignatures(ctx context.Context, d name.Digest) (found, error) {
-	tag := tagFor(d, "sig")
+// tagLayers reads repo:sha256-<hex>.<suffix>, the manifest cosign's tag
+// layout keeps beside d: what was found so far, where the manifest is, and
+// its first layers; no layers when there is no such tag, or when it could
+// not be read (a problem, said in the found). The error is one that ends
+// the gathering.
+func (g *gatherer) tagLayers(ctx context.Context, d name.Digest, suffix string) (found, string, []v1.Descriptor, error) {
+	tag := tagFor(d, suffix)
 	f := found{looked: "tag " + tag.TagStr()}
 	m, md, err := g.attached(ctx, tag)
 	switch {
 	case err != nil && itemProblem(err):
 		f.problems = append(f.problems, fmt.Sprintf("%s: %v", tag, err))
-		return f, nil
+		return f, "", nil, nil
 	case err != nil:
-		return f, err
+		return f, "", nil, err
 	case m == nil:
-		return f, nil
+		return f, "", nil, nil
 	}
 	where := d.Context().Digest(md.String()).String()
-	for _, l := range firstLayers(m, where, &f) {
+	layers := firstLayers(m, where, &f)
+	return f, where, layers, nil
+}
+
+// tagSignatures reads repo:sha256-<hex>.sig: one simple-signing payload
+// per layer, its signature in the layer's annotation.
+func (g *gatherer) tagSignatures(ctx context.Context, d name.Digest) (found, error) {
+	f, where, layers, err := g.tagLayers(ctx, d, "sig")
+	if err != nil {
+		return f, err
+	}
+	for _, l := range layers {
 		s, err := g.simpleSignature(ctx, d.Context(), l, where)
 		if err != nil && !itemProblem(err) {
 			return f, err
@@ -83,20 +97,11 @@ func (g *gatherer) simpleSignature(ctx context.Context, repo name.Repository, l 
 // tagAttestations reads repo:sha256-<hex>.att: one DSSE envelope per
 // layer.
 func (g *gatherer) tagAttestations(ctx context.Context, d name.Digest) (found, error) {
-	tag := tagFor(d, "att")
-	f := found{looked: "tag " + tag.TagStr()}
-	m, md, err := g.attached(ctx, tag)
-	switch {
-	case err != nil && itemProblem(err):
-		f.problems = append(f.problems, fmt.Sprintf("%s: %v", tag, err))
-		return f, nil
-	case err != nil:
+	f, where, layers, err := g.tagLayers(ctx, d, "att")
+	if err != nil {
 		return f, err
-	case m == nil:
-		return f, nil
 	}
-	where := d.Context().Digest(md.String()).String()
-	for _, l := range firstLayers(m, where, &f) {
+	for _, l := range layers {
 		if !mayMatter(l.Annotations[annotationPredicateType]) {
 			continue
 		}
