@@ -53,36 +53,21 @@ func newTrustRegistry(t *testing.T) *trustRegistry {
 	if r.scanner, err = trusttest.NewKey("ed25519"); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "keys"), 0o755)
-	os.WriteFile(filepath.Join(dir, "keys", "platform.pub"), r.platform.PEM, 0o644)
-	os.WriteFile(filepath.Join(dir, "keys", "scanner.pub"), r.scanner.PEM, 0o644)
-	r.policyFile = filepath.Join(dir, "policy.yaml")
-	r.writePolicy(t, r.policyFile, "maxScanAge: 7d")
+	r.policyFile = r.writePolicy(t, t.TempDir(), "maxScanAge: 7d")
 	return r
 }
 
-// writePolicy writes the trust policy with the scan gate's age setting.
-func (r *trustRegistry) writePolicy(t *testing.T, file, age string) {
+// writePolicy writes the trust policy, with the scan gate's age setting,
+// and the keys into dir, and returns the policy's path.
+func (r *trustRegistry) writePolicy(t *testing.T, dir, age string) string {
 	t.Helper()
-	os.WriteFile(file, fmt.Appendf(nil, `apiVersion: baseguard.dev/v1alpha1
-kind: BaseImagePolicy
-metadata: {name: trusted-bases}
-spec:
-  rules:
-    - name: signed-bases
-      when: ["%[1]s/base/*"]
-      signedBy:
-        keys: ["keys/platform.pub"]
-    - name: scanned-bases
-      when: ["%[1]s/base/*"]
-      vulnerabilities:
-        keys: ["keys/scanner.pub"]
-        %[2]s
-        failOn: high
-        ignore:
-          - {id: CVE-2026-7777, expires: "2027-01-31", reason: "not reachable from the app"}
-`, r.host, age), 0o644)
+	file, err := trusttest.WritePolicyDir(dir, trusttest.TrustedBasesPolicy(r.host, age,
+		`ignore:
+  - {id: CVE-2026-7777, expires: "2027-01-31", reason: "not reachable from the app"}`), r.platform, r.scanner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 // base pushes a base image, signed by the platform key when signed, with a
@@ -189,8 +174,7 @@ func TestCheckResolveTrust(t *testing.T) {
 
 	// Past the ignore's expiry the finding fails again, and says so (the
 	// scan is judged without an age limit here).
-	noAge := filepath.Join(filepath.Dir(reg.policyFile), "no-age.yaml")
-	reg.writePolicy(t, noAge, "# no maxScanAge")
+	noAge := reg.writePolicy(t, t.TempDir(), "# no maxScanAge")
 	out, _, _ = run(t, "", "check", "--resolve", "-o", "json", "--now", "2027-02-02T00:00:00Z", "-p", noAge, manifests)
 	if !strings.Contains(out, "the ignore of CVE-2026-7777 expired on 2027-01-31 and no longer applies") {
 		t.Errorf("an expired ignore is not reported:\n%s", out)

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -58,29 +57,12 @@ func TestTrustAtAdmission(t *testing.T) {
 		apps[b.name] = pushTrustedApp(t, host, b.name, platform, scanner, b.signed, b.findings)
 	}
 
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "keys"), 0o755)
-	os.WriteFile(filepath.Join(dir, "keys", "platform.pub"), platform.PEM, 0o644)
-	os.WriteFile(filepath.Join(dir, "keys", "scanner.pub"), scanner.PEM, 0o644)
-	policyFile := filepath.Join(dir, "policy.yaml")
-	os.WriteFile(policyFile, fmt.Appendf(nil, `apiVersion: baseguard.dev/v1alpha1
-kind: BaseImagePolicy
-metadata: {name: trusted-bases}
-spec:
-  rules:
-    - name: signed-bases
-      when: ["%[1]s/base/*"]
-      signedBy:
-        keys: ["keys/platform.pub"]
-    - name: scanned-bases
-      when: ["%[1]s/base/*"]
-      vulnerabilities:
-        keys: ["keys/scanner.pub"]
-        maxScanAge: 7d
-        failOn: high
-        ignore:
-          - {id: CVE-2026-7777, expires: "2099-01-31", reason: "not reachable from the app"}
-`, host), 0o644)
+	policyFile, err := trusttest.WritePolicyDir(t.TempDir(), trusttest.TrustedBasesPolicy(host, "maxScanAge: 7d",
+		`ignore:
+  - {id: CVE-2026-7777, expires: "2099-01-31", reason: "not reachable from the app"}`), platform, scanner)
+	if err != nil {
+		t.Fatal(err)
+	}
 	addr := startServeWithPolicy(t, policyFile, "--resolve", "--no-namespace-labels")
 	registerChartWebhooks(t, addr, apps["clean"], apps["unsigned"])
 

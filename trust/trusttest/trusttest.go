@@ -17,6 +17,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/baseguard/baseguard/lineage"
@@ -229,4 +231,49 @@ func SignBundle(repo name.Repository, at v1.Hash, k Key, names []v1.Hash, opts .
 		return err
 	}
 	return AttachBundle(repo, at, b, PredicateSign, opts...)
+}
+
+// TrustedBasesPolicy is the BaseImagePolicy the trust tests and benchmarks
+// judge with: images under host/base/ must be signed by keys/platform.pub,
+// and carry a scan attested by keys/scanner.pub that finds nothing high or
+// critical, with the scan gate's further settings (maxScanAge, ignore) as
+// YAML lines.
+func TrustedBasesPolicy(host string, scanSettings ...string) string {
+	var settings strings.Builder
+	for _, s := range scanSettings {
+		for line := range strings.SplitSeq(strings.TrimSpace(s), "\n") {
+			settings.WriteString("        " + line + "\n")
+		}
+	}
+	return fmt.Sprintf(`apiVersion: baseguard.dev/v1alpha1
+kind: BaseImagePolicy
+metadata: {name: trusted-bases}
+spec:
+  rules:
+    - name: signed-bases
+      when: ["%[1]s/base/*"]
+      signedBy:
+        keys: ["keys/platform.pub"]
+    - name: scanned-bases
+      when: ["%[1]s/base/*"]
+      vulnerabilities:
+        keys: ["keys/scanner.pub"]
+        failOn: high
+%[2]s`, host, settings.String())
+}
+
+// WritePolicyDir writes policy as dir/policy.yaml, with the platform's and
+// the scanner's public keys as dir/keys/platform.pub and scanner.pub, and
+// returns the policy's path.
+func WritePolicyDir(dir, policy string, platform, scanner Key) (string, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o755); err != nil {
+		return "", err
+	}
+	for name, pem := range map[string][]byte{"platform.pub": platform.PEM, "scanner.pub": scanner.PEM} {
+		if err := os.WriteFile(filepath.Join(dir, "keys", name), pem, 0o644); err != nil {
+			return "", err
+		}
+	}
+	file := filepath.Join(dir, "policy.yaml")
+	return file, os.WriteFile(file, []byte(policy), 0o644)
 }

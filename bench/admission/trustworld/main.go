@@ -115,37 +115,13 @@ func run(dir string, apps int) error {
 // platform key, with a scan attested by the scanner key, at most a week
 // old, with no finding of high severity or above.
 func writeFiles(dir, host string, platform, scanner trusttest.Key) error {
-	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o755); err != nil {
-		return err
-	}
 	for _, sub := range []string{"requests", "refused"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "keys", "platform.pub"), platform.PEM, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "keys", "scanner.pub"), scanner.PEM, 0o644); err != nil {
-		return err
-	}
-	policy := fmt.Sprintf(`apiVersion: baseguard.dev/v1alpha1
-kind: BaseImagePolicy
-metadata: {name: trusted-bases}
-spec:
-  rules:
-    - name: signed-bases
-      when: ["%[1]s/base/*"]
-      signedBy:
-        keys: ["keys/platform.pub"]
-    - name: scanned-bases
-      when: ["%[1]s/base/*"]
-      vulnerabilities:
-        keys: ["keys/scanner.pub"]
-        maxScanAge: 7d
-        failOn: high
-`, host)
-	return os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(policy), 0o644)
+	_, err := trusttest.WritePolicyDir(dir, trusttest.TrustedBasesPolicy(host, "maxScanAge: 7d"), platform, scanner)
+	return err
 }
 
 // pushApp pushes base/<id>:1, signed (tag layout or bundle; unsigned
