@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/baseguard/baseguard/admission"
+	"github.com/baseguard/baseguard/policy/crd"
 	"github.com/baseguard/baseguard/render"
 	"github.com/baseguard/baseguard/trust/trusttest"
 	"github.com/google/go-cmp/cmp"
@@ -305,4 +307,53 @@ func registerChartWebhooks(t *testing.T, addr, pass, fail string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestTrustPolicyObjectAtAdmission: a BaseImagePolicy object applied with
+// kubectl, its key written inline, puts a signedBy rule in force for
+// `baseguard serve --resolve --policy-objects` on the real API server: an
+// unsigned base is refused, a signed one admitted.
+func TestTrustPolicyObjectAtAdmission(t *testing.T) {
+	requireEnv(t)
+	host := publicRegistry(t)
+	platform, scanner := newTestKey(t, "ecdsa"), newTestKey(t, "rsa")
+	signed := pushTrustedApp(t, host, "object-signed", platform, scanner, true, nil)
+	unsigned := pushTrustedApp(t, host, "object-unsigned", platform, scanner, false, nil)
+
+	const name = "e2e-signed-bases"
+	t.Cleanup(func() { deleteObject(t, crd.BaseImagePolicies, name) })
+	var key strings.Builder
+	for line := range strings.SplitSeq(strings.TrimSpace(string(platform.PEM)), "\n") {
+		key.WriteString("            " + line + "\n")
+	}
+	object := fmt.Sprintf(`apiVersion: baseguard.dev/v1alpha1
+kind: BaseImagePolicy
+metadata: {name: %s}
+spec:
+  rules:
+    - name: signed-bases
+      when: ["%s/base/*"]
+      signedBy:
+        keys:
+          - |
+%s`, name, host, key.String())
+	if _, stderr, err := apply(t, "signed-bases.yaml", object); err != nil {
+		t.Fatalf("kubectl apply: %v\n%s", err, stderr)
+	}
+	// The file's policy judges nothing here: what is in force comes from
+	// the object.
+	file := writePolicyFile(t, "apiVersion: baseguard.dev/v1alpha1\nkind: BaseImagePolicy\nmetadata: {name: elsewhere}\nspec:\n  rules:\n    - {name: no-centos, deny: [\"centos:*\"], message: not here}\n")
+	addr := startServeWithPolicy(t, file, "--resolve", "--no-namespace-labels", "--policy-objects", "--kubeconfig", kubeconfig)
+	// Returns once the signed app is pinned and the unsigned one refused.
+	registerChartWebhooks(t, addr, signed, unsigned)
+
+	ctx := context.Background()
+	pods := clientset.CoreV1().Pods(trustNamespace)
+	_, err := pods.Create(ctx, trustPod("object-unsigned", unsigned), metav1.CreateOptions{})
+	denied(t, err, "["+name+"/signed-bases]", "/base/object-unsigned:1", "is not signed")
+	p, err := pods.Create(ctx, trustPod("object-signed", signed), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("a base signed by the object's inline key was refused: %v", err)
+	}
+	t.Cleanup(func() { pods.Delete(ctx, p.Name, metav1.DeleteOptions{}) })
 }
