@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/baseguard/baseguard/test/toolcache"
+
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
 )
 
@@ -51,7 +53,7 @@ func run(m *testing.M) int {
 
 func setup() error {
 	var err error
-	if tools, err = findTools(); err != nil {
+	if tools, err = toolcache.Find("BASEGUARD_TOOLS", "tools/set-*", "hack/tools.sh", toolNames...); err != nil {
 		return err
 	}
 	if os.Geteuid() != 0 {
@@ -111,38 +113,6 @@ func teardown() {
 	if work != "" {
 		os.RemoveAll(work)
 	}
-}
-
-// findTools looks for the tools in $BASEGUARD_TOOLS, then in hack/tools.sh's
-// cache.
-func findTools() (string, error) {
-	var candidates []string
-	if d := os.Getenv("BASEGUARD_TOOLS"); d != "" {
-		candidates = append(candidates, d)
-	}
-	cache := os.Getenv("BASEGUARD_CACHE")
-	if cache == "" {
-		if home, err := os.UserHomeDir(); err == nil {
-			cache = filepath.Join(home, ".cache", "baseguard")
-		}
-	}
-	found, _ := filepath.Glob(filepath.Join(cache, "tools", "set-*"))
-	candidates = append(candidates, found...)
-	for _, d := range candidates {
-		if hasTools(d) {
-			return d, nil
-		}
-	}
-	return "", fmt.Errorf("%s not found in $BASEGUARD_TOOLS or %s: run hack/tools.sh", strings.Join(toolNames, ", "), filepath.Join(cache, "tools", "set-*"))
-}
-
-func hasTools(dir string) bool {
-	for _, b := range toolNames {
-		if fi, err := os.Stat(filepath.Join(dir, b)); err != nil || fi.Mode()&0o111 == 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // buildBaseguard builds the CLI a user runs.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/baseguard/baseguard/test/k8sbin"
+	"github.com/baseguard/baseguard/test/toolcache"
 
 	"github.com/baseguard/baseguard/admission"
 	"github.com/baseguard/baseguard/admission/pki"
@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	repoRoot, _ = filepath.Abs("../..")
 	var err error
-	binDir, err = k8sbin.Find("etcd", "kube-apiserver", "kubectl")
+	binDir, err = toolcache.Find("KUBEBUILDER_ASSETS", "k8s/*/bin", "hack/k8s-binaries.sh", "etcd", "kube-apiserver", "kubectl")
 	if err != nil {
 		skipReason = err.Error()
 	}

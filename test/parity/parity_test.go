@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/baseguard/baseguard/test/k8sbin"
+	"github.com/baseguard/baseguard/test/toolcache"
 
 	"github.com/baseguard/baseguard/internal/manifestgen"
 	"github.com/baseguard/baseguard/subject"
@@ -33,7 +33,7 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
 	var err error
-	binDir, err = k8sbin.Find("etcd", "kube-apiserver", "kubectl")
+	binDir, err = toolcache.Find("KUBEBUILDER_ASSETS", "k8s/*/bin", "hack/k8s-binaries.sh", "etcd", "kube-apiserver", "kubectl")
 	if err != nil {
 		skipReason = err.Error()
 	}

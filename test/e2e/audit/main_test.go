@@ -3,7 +3,7 @@ package audit
 import (
 	"io"
 
-	"github.com/baseguard/baseguard/test/k8sbin"
+	"github.com/baseguard/baseguard/test/toolcache"
 
 	"fmt"
 	"os"
@@ -43,7 +43,7 @@ func run(m *testing.M) int {
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
 	repoRoot, _ = filepath.Abs("../../..")
-	binDir, err := k8sbin.Find("etcd", "kube-apiserver")
+	binDir, err := toolcache.Find("KUBEBUILDER_ASSETS", "k8s/*/bin", "hack/k8s-binaries.sh", "etcd", "kube-apiserver")
 	skip := ""
 	if err != nil {
 		skip = err.Error()
