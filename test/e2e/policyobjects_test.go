@@ -259,6 +259,23 @@ func TestPolicyObjectsRBAC(t *testing.T) {
 	if roles < 2 {
 		t.Fatalf("deploy/baseguard.yaml has %d ClusterRoles", roles)
 	}
+	allowed := func(verb, subresource string) bool {
+		t.Helper()
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{"system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Group: "baseguard.dev", Resource: "baseimagepolicies", Subresource: subresource, Verb: verb, Name: "any"},
+		}}
+		got, err := clientset.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Status.Allowed
+	}
+	// The API server's authorizer sees new roles and bindings through its
+	// own watch, a moment after they are created.
+	for deadline := time.Now().Add(10 * time.Second); !allowed("get", "") && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	for _, tc := range []struct {
 		verb, subresource string
 		allowed           bool
@@ -266,16 +283,8 @@ func TestPolicyObjectsRBAC(t *testing.T) {
 		{"get", "", true}, {"list", "", true}, {"watch", "", true}, {"update", "status", true},
 		{"create", "", false}, {"update", "", false}, {"patch", "", false}, {"delete", "", false}, {"patch", "status", false},
 	} {
-		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User: user, Groups: []string{"system:authenticated"},
-			ResourceAttributes: &authorizationv1.ResourceAttributes{Group: "baseguard.dev", Resource: "baseimagepolicies", Subresource: tc.subresource, Verb: tc.verb, Name: "any"},
-		}}
-		got, err := clientset.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Status.Allowed != tc.allowed {
-			t.Errorf("%s baseimagepolicies %s: allowed %v, want %v", tc.verb, tc.subresource, got.Status.Allowed, tc.allowed)
+		if got := allowed(tc.verb, tc.subresource); got != tc.allowed {
+			t.Errorf("%s baseimagepolicies %s: allowed %v, want %v", tc.verb, tc.subresource, got, tc.allowed)
 		}
 	}
 	limited := rest.CopyConfig(cfg)
