@@ -369,18 +369,26 @@ func TestConnectionLimit(t *testing.T) {
 
 	// Two requests in flight hold both places.
 	busy := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: s.client.Transport.(*http.Transport).TLSClientConfig, MaxConnsPerHost: 2}}
+	// A review's new connection is idle until its request starts: one
+	// accepted while the other is still handshaking may close it for
+	// itself, so a review whose connection was closed is sent again.
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() {
-			resp, err := busy.Post(s.url+PathValidate, "application/json", bytes.NewReader(readRequest(t, "pod-create-approved-allowed")))
-			if err == nil {
-				resp.Body.Close()
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				resp, err := busy.Post(s.url+PathValidate, "application/json", bytes.NewReader(readRequest(t, "pod-create-approved-allowed")))
+				if err == nil {
+					resp.Body.Close()
+					return
+				}
 			}
 		})
 	}
-	<-hold.started
-	for hold.inFlight() < 2 {
-		time.Sleep(5 * time.Millisecond)
+	for deadline := time.Now().Add(20 * time.Second); hold.inFlight() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(hold.release)
+			t.Fatalf("%d reviews in flight after 20s, want 2", hold.inFlight())
+		}
 	}
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
