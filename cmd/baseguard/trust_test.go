@@ -18,23 +18,6 @@ import (
 // trustNow is when the trust tests judge (check --now).
 var trustNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
-// scanPredicate is a Trivy cosign-vuln predicate with the findings given
-// as ID=SEVERITY.
-func scanPredicate(finished time.Time, findings ...string) map[string]any {
-	var vulns []any
-	for _, f := range findings {
-		id, sev, _ := strings.Cut(f, "=")
-		vulns = append(vulns, map[string]any{"VulnerabilityID": id, "PkgName": "libcrypto3", "InstalledVersion": "3.1.4-r2", "Severity": sev})
-	}
-	return map[string]any{
-		"invocation": map[string]any{"parameters": nil, "uri": "", "event_id": "", "builder.id": ""},
-		"scanner": map[string]any{"uri": "pkg:github/aquasecurity/trivy@0.58.1", "version": "0.58.1", "db": map[string]any{"uri": "", "version": ""},
-			"result": map[string]any{"SchemaVersion": 2, "ArtifactName": "base", "ArtifactType": "container_image",
-				"Results": []any{map[string]any{"Target": "base (alpine 3.19.1)", "Class": "os-pkgs", "Type": "alpine", "Vulnerabilities": vulns}}}},
-		"metadata": map[string]any{"scanStartedOn": finished.Add(-5 * time.Second).Format(time.RFC3339), "scanFinishedOn": finished.Format(time.RFC3339)},
-	}
-}
-
 // trustRegistry is a registry of bases, some signed and scanned, and apps
 // built on them; keys/ beside the policy hold the public keys.
 type trustRegistry struct {
@@ -87,7 +70,7 @@ func (r *trustRegistry) base(t *testing.T, name string, signed bool, findings []
 		}
 	}
 	if findings != nil {
-		env, err := trusttest.Envelope(r.scanner, trusttest.Statement(trusttest.PredicateVuln, scanPredicate(trustNow.Add(-24*time.Hour), findings...), d))
+		env, err := trusttest.Envelope(r.scanner, trusttest.Statement(trusttest.PredicateVuln, trusttest.TrivyScan("base", trustNow.Add(-24*time.Hour), findings...), d))
 		if err != nil {
 			t.Fatal(err)
 		}

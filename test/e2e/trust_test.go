@@ -159,17 +159,7 @@ func pushTrustedApp(t *testing.T, host, name string, platform, scanner trusttest
 			t.Fatal(err)
 		}
 	}
-	var vulns []any
-	for _, f := range findings {
-		id, sev, _ := strings.Cut(f, "=")
-		vulns = append(vulns, map[string]any{"VulnerabilityID": id, "PkgName": "openssl", "Severity": sev})
-	}
-	finished := time.Now().Add(-time.Hour).UTC()
-	pred := map[string]any{
-		"scanner": map[string]any{"uri": "pkg:github/aquasecurity/trivy@0.58.1", "version": "0.58.1",
-			"result": map[string]any{"SchemaVersion": 2, "ArtifactName": name, "Results": []any{map[string]any{"Target": name, "Vulnerabilities": vulns}}}},
-		"metadata": map[string]any{"scanStartedOn": finished.Add(-time.Second).Format(time.RFC3339), "scanFinishedOn": finished.Format(time.RFC3339)},
-	}
+	pred := trusttest.TrivyScan(name, time.Now().Add(-time.Hour).UTC(), findings...)
 	b, err := trusttest.Bundle(scanner, trusttest.Statement(trusttest.PredicateVuln, pred, d))
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/baseguard/baseguard/lineage"
 	"github.com/baseguard/baseguard/policy"
@@ -276,4 +277,21 @@ func WritePolicyDir(dir, policy string, platform, scanner Key) (string, error) {
 	}
 	file := filepath.Join(dir, "policy.yaml")
 	return file, os.WriteFile(file, []byte(policy), 0o644)
+}
+
+// TrivyScan is the cosign-vuln predicate Trivy 0.58.1 writes for a scan of
+// target finished at finished, with its findings given as ID=SEVERITY.
+func TrivyScan(target string, finished time.Time, findings ...string) map[string]any {
+	var vulns []any
+	for _, f := range findings {
+		id, sev, _ := strings.Cut(f, "=")
+		vulns = append(vulns, map[string]any{"VulnerabilityID": id, "PkgName": "libcrypto3", "InstalledVersion": "3.1.4-r2", "Severity": sev})
+	}
+	return map[string]any{
+		"invocation": map[string]any{"parameters": nil, "uri": "", "event_id": "", "builder.id": ""},
+		"scanner": map[string]any{"uri": "pkg:github/aquasecurity/trivy@0.58.1", "version": "0.58.1", "db": map[string]any{"uri": "", "version": ""},
+			"result": map[string]any{"SchemaVersion": 2, "ArtifactName": target, "ArtifactType": "container_image",
+				"Results": []any{map[string]any{"Target": target + " (alpine 3.19.1)", "Class": "os-pkgs", "Type": "alpine", "Vulnerabilities": vulns}}}},
+		"metadata": map[string]any{"scanStartedOn": finished.Add(-5 * time.Second).Format(time.RFC3339), "scanFinishedOn": finished.Format(time.RFC3339)},
+	}
 }

@@ -178,13 +178,7 @@ func pushApp(host, id string, tagLayout bool, platform *trusttest.Key, scanner t
 
 // attestScan attaches a Trivy scan (one low finding) finished an hour ago.
 func attestScan(repo name.Repository, d v1.Hash, target string, scanner trusttest.Key) error {
-	finished := time.Now().Add(-time.Hour).UTC()
-	vulns := []any{map[string]any{"VulnerabilityID": "CVE-2025-1000", "PkgName": "openssl", "Severity": "LOW"}}
-	pred := map[string]any{
-		"scanner": map[string]any{"uri": "pkg:github/aquasecurity/trivy@0.58.1", "version": "0.58.1",
-			"result": map[string]any{"SchemaVersion": 2, "ArtifactName": target, "Results": []any{map[string]any{"Target": target, "Vulnerabilities": vulns}}}},
-		"metadata": map[string]any{"scanStartedOn": finished.Add(-time.Minute).Format(time.RFC3339), "scanFinishedOn": finished.Format(time.RFC3339)},
-	}
+	pred := trusttest.TrivyScan(target, time.Now().Add(-time.Hour).UTC(), "CVE-2025-1000=LOW")
 	b, err := trusttest.Bundle(scanner, trusttest.Statement(trusttest.PredicateVuln, pred, d))
 	if err != nil {
 		return err
