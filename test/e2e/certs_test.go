@@ -196,14 +196,7 @@ func TestServeKeepsItsOwnCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("helm template: %v\n%s", err, stderr)
 	}
-	file := filepath.Join(t.TempDir(), "certs.yaml")
-	if err := os.WriteFile(file, []byte(rendered), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, stderr, err := kubectl(t, "apply", "--server-side", "-f", file); err != nil {
-		t.Fatalf("applying the chart's Secret and RBAC: %v\n%s", err, stderr)
-	}
-	t.Cleanup(func() { kubectl(t, "delete", "--ignore-not-found", "-f", file) })
+	applyUntilCleanup(t, "the chart's Secret and RBAC", rendered)
 	asChart := kubeconfigFor(t, "system:serviceaccount:"+certsNamespace+":"+certsRelease)
 	addrs := []string{freeAddr(t), freeAddr(t)}
 	registerCertWebhooks(t, addrs[0])

@@ -204,14 +204,7 @@ func TestChartDryRuns(t *testing.T) {
 // served; they are removed after the test.
 func installCRDs(t *testing.T, crds string) {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "crds.yaml")
-	if err := os.WriteFile(file, []byte(crds), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, stderr, err := kubectl(t, "apply", "--server-side", "-f", file); err != nil {
-		t.Fatalf("installing CRDs: %v\n%s", err, stderr)
-	}
-	t.Cleanup(func() { kubectl(t, "delete", "--ignore-not-found", "-f", file) })
+	file := applyUntilCleanup(t, "CRDs", crds)
 	if _, stderr, err := kubectl(t, "wait", "--for=condition=Established", "--timeout=30s", "-f", file); err != nil {
 		t.Fatalf("waiting for CRDs: %v\n%s", err, stderr)
 	}
@@ -263,3 +256,18 @@ spec:
       storage: true
       schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
 `
+
+// applyUntilCleanup applies docs (what, in errors) with a server-side
+// `kubectl apply` and deletes them after the test; it returns their file.
+func applyUntilCleanup(t *testing.T, what, docs string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "applied.yaml")
+	if err := os.WriteFile(file, []byte(docs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := kubectl(t, "apply", "--server-side", "-f", file); err != nil {
+		t.Fatalf("applying %s: %v\n%s", what, err, stderr)
+	}
+	t.Cleanup(func() { kubectl(t, "delete", "--ignore-not-found", "-f", file) })
+	return file
+}
